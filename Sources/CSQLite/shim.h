@@ -1,0 +1,22 @@
+#ifndef CSQLITE_SHIM_H
+#define CSQLITE_SHIM_H
+#include <sqlite3.h>
+
+// SQLITE_TRANSIENT and SQLITE_STATIC are function-pointer casts that Swift cannot import.
+// These typed wrappers let the Swift layer choose without re-creating the casts by hand.
+
+/// Copies the text: the caller's buffer may go away as soon as this returns.
+static inline int csqlite_bind_text_transient(sqlite3_stmt *stmt, int index, const char *text, int length) {
+    return sqlite3_bind_text(stmt, index, text, length, SQLITE_TRANSIENT);
+}
+
+/// Does not copy: the caller keeps the buffer alive until the statement is reset or rebound.
+static inline int csqlite_bind_text_static(sqlite3_stmt *stmt, int index, const char *text, int length) {
+    return sqlite3_bind_text(stmt, index, text, length, SQLITE_STATIC);
+}
+
+/// Copies the bytes.
+static inline int csqlite_bind_blob_transient(sqlite3_stmt *stmt, int index, const void *bytes, int length) {
+    return sqlite3_bind_blob(stmt, index, bytes, length, SQLITE_TRANSIENT);
+}
+#endif

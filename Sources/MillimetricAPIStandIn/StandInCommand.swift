@@ -1,0 +1,2 @@
+@main
+struct StandIn { static func main() {} }

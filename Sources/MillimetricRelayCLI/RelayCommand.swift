@@ -1,0 +1,2 @@
+@main
+struct RelayCommand { static func main() {} }
