@@ -1,0 +1,89 @@
+import SQLiteSupport
+
+/// The outbox's on-disk format: a versioned schema and its migrations.
+///
+/// The file is marked with SQLite's `application_id`, so that the relay recognises its own
+/// database and refuses a foreign one (or a damaged one) instead of writing into it. Each
+/// migration runs in a transaction and bumps `user_version`; a file written by a newer relay is
+/// refused rather than guessed at.
+enum OutboxSchema {
+    /// 'MMR1' — "this SQLite file is a millimetric-relay outbox".
+    static let applicationID: Int64 = 0x4D4D_5231
+
+    /// Migrations in order; `migrations[n]` takes the schema from version n to n + 1.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, -- acknowledgement order; never reused
+            kind INTEGER NOT NULL,                 -- EventKind raw value
+            event_id TEXT NOT NULL,
+            user_id TEXT,                          -- forget purges by it
+            body TEXT NOT NULL,                    -- the exact JSON sent upstream
+            bytes INTEGER NOT NULL,                -- length(body) in bytes, for the outbox cap
+            received_at INTEGER NOT NULL           -- Unix ms
+        );
+        CREATE INDEX events_by_user ON events(user_id) WHERE user_id IS NOT NULL;
+        CREATE TABLE dead_letters (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            user_id TEXT,
+            body TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            received_at INTEGER NOT NULL,
+            failed_at INTEGER NOT NULL,
+            http_status INTEGER NOT NULL,
+            response TEXT NOT NULL                 -- the API's answer, as received
+        );
+        CREATE INDEX dead_letters_by_user ON dead_letters(user_id) WHERE user_id IS NOT NULL;
+        CREATE TABLE delivery_state (
+            key TEXT PRIMARY KEY,
+            value
+        ) WITHOUT ROWID;
+        """
+    ]
+
+    static var currentVersion: Int64 { Int64(migrations.count) }
+
+    /// Checks that `connection` is an outbox (or a new, empty file) and migrates it to the
+    /// current version.
+    static func prepare(_ connection: SQLiteConnection, path: String) throws(OutboxError) {
+        let applicationID: Int64
+        let version: Int64
+        let objectCount: Int64
+        do {
+            // The first read of the file: a damaged or non-SQLite file fails here.
+            applicationID = try connection.scalarInt64("PRAGMA application_id") ?? 0
+            version = try connection.scalarInt64("PRAGMA user_version") ?? 0
+            objectCount = try connection.scalarInt64("SELECT count(*) FROM sqlite_schema") ?? 0
+        } catch {
+            if error.isCorruptOrForeign {
+                throw .corruptOrForeign(path: path, detail: error.message)
+            }
+            throw .sqlite(error)
+        }
+        if applicationID == 0 && objectCount > 0 {
+            throw .corruptOrForeign(path: path, detail: "it is an SQLite database of another program (no millimetric-relay application_id)")
+        }
+        if applicationID != 0 && applicationID != Self.applicationID {
+            throw .corruptOrForeign(path: path, detail: "its application_id is \(applicationID), not millimetric-relay's")
+        }
+        if version > currentVersion {
+            throw .newerSchema(path: path, found: version, supported: currentVersion)
+        }
+        guard version < currentVersion else { return }
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+            for step in Int(version)..<migrations.count {
+                try connection.execute(migrations[step])
+            }
+            try connection.execute("PRAGMA application_id = \(Self.applicationID)")
+            try connection.execute("PRAGMA user_version = \(currentVersion)")
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw .sqlite(error)
+        }
+    }
+}

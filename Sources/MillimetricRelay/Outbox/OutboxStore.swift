@@ -1,0 +1,205 @@
+import SQLiteSupport
+
+/// The outbox's write connection and its prepared statements.
+///
+/// Used by exactly one thread, the ``OutboxWriter``'s; every write of the relay goes through it,
+/// so SQLite never sees two writers and the cap accounting stays exact.
+final class OutboxStore {
+    let connection: SQLiteConnection
+    private let insertEvent: SQLiteStatement
+    private let countUserRows: SQLiteStatement
+    private let deleteUserRows: SQLiteStatement
+    private let countUserDeadLetters: SQLiteStatement
+    private let deleteUserDeadLetters: SQLiteStatement
+    private let deleteRange: SQLiteStatement
+    private let copyToDeadLetters: SQLiteStatement
+    private let deleteOne: SQLiteStatement
+    private let upsertState: SQLiteStatement
+    private let oldestEvent: SQLiteStatement
+
+    /// Opens (creating if needed) the outbox at `path`, checks it is ours, migrates it.
+    init(path: String, synchronous: SynchronousMode) throws(OutboxError) {
+        let connection: SQLiteConnection
+        do {
+            connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+        } catch {
+            throw error.isCorruptOrForeign ? .corruptOrForeign(path: path, detail: error.message) : .sqlite(error)
+        }
+        do {
+            try connection.setBusyTimeout(milliseconds: 5_000)
+            try OutboxSchema.prepare(connection, path: path)
+            let mode = try connection.scalarText("PRAGMA journal_mode = WAL")
+            guard mode?.lowercased() == "wal" else {
+                throw OutboxError.sqlite(SQLiteError(extendedCode: 1, message: "could not switch to WAL mode (got \(mode ?? "nothing"))", operation: "journal_mode"))
+            }
+            try connection.execute(
+                """
+                PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL");
+                PRAGMA secure_delete = ON;
+                PRAGMA foreign_keys = OFF;
+                PRAGMA cache_size = -8192;
+                """)
+            insertEvent = try connection.prepare(
+                "INSERT INTO events(kind, event_id, user_id, body, bytes, received_at) VALUES (?, ?, ?, ?, ?, ?)")
+            countUserRows = try connection.prepare(
+                "SELECT count(*), coalesce(sum(bytes), 0) FROM events WHERE user_id = ? AND kind IN (0, 1)")
+            deleteUserRows = try connection.prepare("DELETE FROM events WHERE user_id = ? AND kind IN (0, 1)")
+            countUserDeadLetters = try connection.prepare(
+                "SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters WHERE user_id = ? AND kind IN (0, 1)")
+            deleteUserDeadLetters = try connection.prepare("DELETE FROM dead_letters WHERE user_id = ? AND kind IN (0, 1)")
+            deleteRange = try connection.prepare("DELETE FROM events WHERE seq BETWEEN ? AND ? RETURNING bytes")
+            copyToDeadLetters = try connection.prepare(
+                """
+                INSERT INTO dead_letters(seq, kind, event_id, user_id, body, bytes, received_at, failed_at, http_status, response)
+                SELECT seq, kind, event_id, user_id, body, bytes, received_at, ?, ?, ? FROM events WHERE seq = ?
+                """)
+            deleteOne = try connection.prepare("DELETE FROM events WHERE seq = ? RETURNING bytes")
+            upsertState = try connection.prepare(
+                "INSERT INTO delivery_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            oldestEvent = try connection.prepare("SELECT received_at FROM events ORDER BY seq LIMIT 1")
+        } catch let error as OutboxError {
+            try? connection.close()
+            throw error
+        } catch let error as SQLiteError {
+            try? connection.close()
+            throw error.isCorruptOrForeign ? .corruptOrForeign(path: path, detail: error.message) : .sqlite(error)
+        } catch {
+            try? connection.close()
+            throw .sqlite(SQLiteError(extendedCode: 1, message: "\(error)", operation: "open"))
+        }
+        self.connection = connection
+    }
+
+    /// Totals read at start: what the cap accounting starts from.
+    func totals() throws(SQLiteError) -> (events: Int64, bytes: Int64) {
+        let events = try connection.scalarInt64("SELECT count(*) FROM events") ?? 0
+        let queuedBytes = try connection.scalarInt64("SELECT coalesce(sum(bytes), 0) FROM events") ?? 0
+        let deadBytes = try connection.scalarInt64("SELECT coalesce(sum(bytes), 0) FROM dead_letters") ?? 0
+        return (events, queuedBytes + deadBytes)
+    }
+
+    func begin() throws(SQLiteError) { try connection.execute("BEGIN IMMEDIATE") }
+    func commit() throws(SQLiteError) { try connection.execute("COMMIT") }
+    func rollback() {
+        if connection.isInTransaction { try? connection.execute("ROLLBACK") }
+    }
+
+    /// Inserts one validated event; returns its sequence number.
+    func insert(_ event: ValidatedEvent, receivedAt: Int64) throws(SQLiteError) -> Int64 {
+        let statement = insertEvent
+        defer { statement.clearBindings() }
+        try statement.bind(event.kind.rawValue, at: 1)
+        try statement.bind(event.eventID, at: 2)
+        try statement.bind(event.userID, at: 3)
+        try statement.bind(event.body.count, at: 5)
+        try statement.bind(receivedAt, at: 6)
+        let result: Result<Void, SQLiteError> = event.body.withUnsafeBytes { body in
+            do throws(SQLiteError) {
+                // No copy: the body stays alive until the step below is done.
+                try statement.bindTextNoCopy(body, at: 4)
+                try statement.step()
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+        return connection.lastInsertRowID
+    }
+
+    /// Deletes the user's queued track and identify rows and dead letters (SPEC §7).
+    func purge(userID: String) throws(SQLiteError) -> (queued: Int, deadLetters: Int, bytes: Int64) {
+        func count(_ statement: SQLiteStatement) throws(SQLiteError) -> (Int, Int64) {
+            defer { statement.clearBindings() }
+            try statement.bind(userID, at: 1)
+            guard try statement.step() else { return (0, 0) }
+            return (Int(statement.int64(at: 0)), statement.int64(at: 1))
+        }
+        func run(_ statement: SQLiteStatement) throws(SQLiteError) {
+            defer { statement.clearBindings() }
+            try statement.bind(userID, at: 1)
+            try statement.step()
+        }
+        let (queued, queuedBytes) = try count(countUserRows)
+        let (dead, deadBytes) = try count(countUserDeadLetters)
+        if queued > 0 { try run(deleteUserRows) }
+        if dead > 0 { try run(deleteUserDeadLetters) }
+        return (queued, dead, queuedBytes + deadBytes)
+    }
+
+    /// Deletes the rows with `seq` in `range` (delivered); returns how many and their bytes.
+    func delete(_ range: ClosedRange<Int64>) throws(SQLiteError) -> (rows: Int, bytes: Int64) {
+        let statement = deleteRange
+        defer { statement.clearBindings() }
+        try statement.bind(range.lowerBound, at: 1)
+        try statement.bind(range.upperBound, at: 2)
+        var rows = 0
+        var bytes: Int64 = 0
+        while try statement.step() {
+            rows += 1
+            bytes += statement.int64(at: 0)
+        }
+        return (rows, bytes)
+    }
+
+    /// Moves one row to the dead letters with the API's answer; false when it was gone already
+    /// (purged by a forget meanwhile).
+    func deadLetter(seq: Int64, status: Int, response: String, at time: Int64) throws(SQLiteError) -> Bool {
+        do {
+            defer { copyToDeadLetters.clearBindings() }
+            try copyToDeadLetters.bind(time, at: 1)
+            try copyToDeadLetters.bind(status, at: 2)
+            try copyToDeadLetters.bind(response, at: 3)
+            try copyToDeadLetters.bind(seq, at: 4)
+            try copyToDeadLetters.step()
+        }
+        guard connection.changes > 0 else { return false }
+        defer { deleteOne.clearBindings() }
+        try deleteOne.bind(seq, at: 1)
+        while try deleteOne.step() {}
+        return true
+    }
+
+    /// Records one value of the delivery state that `status` shows.
+    func setState(_ key: String, _ value: DeliveryStateValue) throws(SQLiteError) {
+        defer { upsertState.clearBindings() }
+        try upsertState.bind(key, at: 1)
+        switch value {
+        case .integer(let v): try upsertState.bind(v, at: 2)
+        case .text(let v): try upsertState.bind(v, at: 2)
+        case .null: try upsertState.bindNull(at: 2)
+        }
+        try upsertState.step()
+    }
+
+    /// Adds `delta` to an integer state value (delivered and dead-lettered totals).
+    func increment(_ key: String, by delta: Int64) throws(SQLiteError) {
+        guard delta != 0 else { return }
+        let statement = try connection.prepare(
+            "INSERT INTO delivery_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value")
+        try statement.bind(key, at: 1)
+        try statement.bind(delta, at: 2)
+        try statement.step()
+    }
+
+    /// Received time of the oldest queued event, Unix ms.
+    func oldestReceivedAt() throws(SQLiteError) -> Int64? {
+        defer { oldestEvent.reset() }
+        guard try oldestEvent.step() else { return nil }
+        return oldestEvent.int64(at: 0)
+    }
+
+    /// Moves the WAL's content into the database and truncates the WAL to zero bytes, so that
+    /// purged data does not linger in it (SPEC §7).
+    func checkpointTruncate() throws(SQLiteError) {
+        _ = try connection.scalarInt64("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
+}
+
+/// A value in the `delivery_state` table.
+enum DeliveryStateValue: Sendable, Equatable {
+    case integer(Int64)
+    case text(String)
+    case null
+}

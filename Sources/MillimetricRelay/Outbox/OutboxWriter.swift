@@ -1,0 +1,324 @@
+import Dispatch
+import Foundation
+import Logging
+import SQLiteSupport
+import Synchronization
+
+/// The single writer of the outbox: a dedicated thread that commits what every connection and
+/// the drainer hand it, in group commits.
+///
+/// Why a thread of its own: each commit waits for an fsync, which must never stall an event loop
+/// or Swift's shared executor (STYLE §3). Why group commit: lines that arrive together, from all
+/// connections, share one transaction and one fsync; while one commit waits for the disk, the
+/// next group gathers. Each completion runs after its transaction committed, never before, and
+/// that is what makes an ack mean "on disk".
+public final class OutboxWriter: Sendable {
+    /// What became of one event handed to ``submit(_:receivedAt:completion:)``.
+    public enum Outcome: Sendable, Equatable {
+        /// Committed. For a forget, `purged` counts the queued rows it removed.
+        case stored(seq: Int64, purged: Int?)
+        case rejected(IngestRejection)
+    }
+
+    /// What the outbox holds, after the last commit.
+    public struct Snapshot: Sendable, Equatable {
+        public var queuedEvents: Int64
+        /// Bytes of stored event JSON, queued and dead-lettered: what the cap counts.
+        public var storedBytes: Int64
+        public var oldestReceivedAt: Int64?
+        public var lastSeq: Int64
+        public var commits: Int64
+    }
+
+    enum Operation {
+        case ingest([ValidatedEvent], receivedAt: Int64, completion: @Sendable ([Outcome]) -> Void)
+        case settle(Settlement, completion: @Sendable (Result<SettlementResult, OutboxError>) -> Void)
+        case setState([(String, DeliveryStateValue)])
+    }
+
+    private struct Queue: ~Copyable {
+        var operations: [Operation] = []
+        var writerIsWaiting = false
+        var closing = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let snapshotState: Mutex<Snapshot>
+    private let maximumBytes: Int64
+    private let logger: Logger
+    private let onCommit: @Sendable (Int64) -> Void
+    /// Set by the writer thread each time it completes a cycle; the watchdog checks it moves.
+    private let heartbeat = Atomic<Int64>(0)
+
+    /// Opens the outbox at `path` and starts the writer thread.
+    ///
+    /// - Parameters:
+    ///   - maximumBytes: the cap on stored event JSON (`max_outbox_bytes`).
+    ///   - onCommit: called on the writer thread with the last sequence number after each commit
+    ///     that added rows, so the drainer can wake up.
+    public init(
+        path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger,
+        onCommit: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) throws(OutboxError) {
+        let store = try OutboxStore(path: path, synchronous: synchronous)
+        let totals: (events: Int64, bytes: Int64)
+        let oldest: Int64?
+        let lastSeq: Int64
+        do {
+            totals = try store.totals()
+            oldest = try store.oldestReceivedAt()
+            lastSeq = try store.connection.scalarInt64("SELECT coalesce(max(seq), 0) FROM events") ?? 0
+        } catch {
+            throw .sqlite(error)
+        }
+        self.snapshotState = Mutex(Snapshot(queuedEvents: totals.events, storedBytes: totals.bytes, oldestReceivedAt: oldest, lastSeq: lastSeq, commits: 0))
+        self.maximumBytes = maximumBytes
+        self.logger = logger
+        self.onCommit = onCommit
+        // The store moves to the writer thread and is never touched from this one again.
+        let holder = UnsafeTransfer(StoreHolder(store))
+        let thread = Thread { [self] in
+            self.run(store: holder.value.store!)
+            // The last reference: statements are finalized, then the connection closes, which
+            // checkpoints the WAL and removes it — a clean close.
+            holder.value.store = nil
+            self.logger.debug("outbox closed")
+            self.finished.signal()
+        }
+        thread.name = "outbox-writer"
+        thread.start()
+    }
+
+    /// What the outbox holds now.
+    public var snapshot: Snapshot { snapshotState.withLock { $0 } }
+
+    /// Increases each time the writer finishes a cycle or finds nothing to do.
+    var heartbeatValue: Int64 { heartbeat.load(ordering: .relaxed) }
+
+    /// Hands events to the writer; `completion` runs on the writer thread once they are
+    /// committed (or refused), with one outcome per event, in order.
+    public func submit(_ events: [ValidatedEvent], receivedAt: Int64, completion: @escaping @Sendable ([Outcome]) -> Void) {
+        if !enqueue(.ingest(events, receivedAt: receivedAt, completion: completion)) {
+            completion(events.map { _ in .rejected(IngestRejection(.shuttingDown, "the relay is stopping; nothing was stored, send again later")) })
+        }
+    }
+
+    /// Records delivery results (SPEC §6); `completion` runs on the writer thread after commit.
+    func settle(_ settlement: Settlement, completion: @escaping @Sendable (Result<SettlementResult, OutboxError>) -> Void) {
+        if !enqueue(.settle(settlement, completion: completion)) {
+            completion(.failure(.closed))
+        }
+    }
+
+    /// Records delivery state values for `status` (upstream state, last error).
+    func setState(_ values: [(String, DeliveryStateValue)]) {
+        _ = enqueue(.setState(values))
+    }
+
+    private func enqueue(_ operation: Operation) -> Bool {
+        let (accepted, wake) = queue.withLock { queue -> (Bool, Bool) in
+            if queue.closing { return (false, false) }
+            queue.operations.append(operation)
+            if queue.writerIsWaiting {
+                queue.writerIsWaiting = false
+                return (true, true)
+            }
+            return (true, false)
+        }
+        if wake { wakeUp.signal() }
+        return accepted
+    }
+
+    /// Commits everything already handed in, then stops the thread and closes the database.
+    /// Later submissions are refused with `shutting_down`.
+    public func close() {
+        let wake = queue.withLock { queue -> Bool in
+            guard !queue.closing else { return false }
+            queue.closing = true
+            if queue.writerIsWaiting {
+                queue.writerIsWaiting = false
+                return true
+            }
+            return false
+        }
+        if wake { wakeUp.signal() }
+        finished.wait()
+        finished.signal()  // let any other caller of close() through too
+    }
+
+    // MARK: - The writer thread
+
+    private func run(store: OutboxStore) {
+        while true {
+            let (operations, exit) = queue.withLock { queue -> ([Operation], Bool) in
+                if queue.operations.isEmpty {
+                    if queue.closing { return ([], true) }
+                    queue.writerIsWaiting = true
+                    return ([], false)
+                }
+                var taken: [Operation] = []
+                swap(&taken, &queue.operations)
+                return (taken, false)
+            }
+            heartbeat.add(1, ordering: .relaxed)
+            if exit { break }
+            if operations.isEmpty {
+                // Wake at least every second so the heartbeat shows the thread is alive.
+                _ = wakeUp.wait(timeout: .now() + 1)
+                queue.withLock { $0.writerIsWaiting = false }
+                continue
+            }
+            process(operations, store: store)
+        }
+        store.rollback()
+    }
+
+    /// One group commit. On failure the whole group is rolled back and every operation in it is
+    /// answered with the error: no completion ever claims a write that did not commit.
+    private func process(_ operations: [Operation], store: OutboxStore) {
+        let start = snapshot
+        var storedBytes = start.storedBytes
+        var queuedEvents = start.queuedEvents
+        var lastSeq = start.lastSeq
+        var ingestOutcomes: [[Outcome]] = []
+        var settlementResults: [SettlementResult] = []
+        var purged = false
+        var addedRows = false
+        var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+        do throws(SQLiteError) {
+            try store.begin()
+            for operation in operations {
+                switch operation {
+                case .ingest(let events, let receivedAt, _):
+                    var outcomes: [Outcome] = []
+                    outcomes.reserveCapacity(events.count)
+                    for event in events {
+                        var purgedRows: Int?
+                        if event.kind == .forget, let userID = event.userID {
+                            // A forget is never refused for space: it frees space, and erasure must not wait.
+                            let result = try store.purge(userID: userID)
+                            storedBytes -= result.bytes
+                            queuedEvents -= Int64(result.queued)
+                            purgedRows = result.queued
+                            purged = purged || result.queued + result.deadLetters > 0
+                        } else if storedBytes + Int64(event.body.count) > maximumBytes {
+                            outcomes.append(.rejected(IngestRejection(.outboxFull, "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
+                            continue
+                        }
+                        let seq = try store.insert(event, receivedAt: receivedAt)
+                        lastSeq = seq
+                        addedRows = true
+                        storedBytes += Int64(event.body.count)
+                        queuedEvents += 1
+                        outcomes.append(.stored(seq: seq, purged: purgedRows))
+                    }
+                    ingestOutcomes.append(outcomes)
+                case .settle(let settlement, _):
+                    let result = try apply(settlement, store: store, now: now)
+                    storedBytes -= result.freedBytes
+                    queuedEvents -= Int64(result.deliveredRows + result.deadLettered)
+                    settlementResults.append(result)
+                case .setState(let values):
+                    for (key, value) in values { try store.setState(key, value) }
+                }
+            }
+            try store.commit()
+        } catch {
+            store.rollback()
+            fail(operations, with: error)
+            return
+        }
+
+        let oldest = (try? store.oldestReceivedAt()) ?? nil
+        snapshotState.withLock {
+            $0.storedBytes = storedBytes
+            $0.queuedEvents = queuedEvents
+            $0.lastSeq = lastSeq
+            $0.oldestReceivedAt = oldest
+            $0.commits += 1
+        }
+        if purged {
+            do {
+                try store.checkpointTruncate()
+            } catch {
+                logger.warning("WAL checkpoint after a purge did not complete; it is retried after the next purge", metadata: ["sqlite.error": "\(error)"])
+            }
+        }
+        var ingestIndex = 0
+        var settleIndex = 0
+        for operation in operations {
+            switch operation {
+            case .ingest(_, _, let completion):
+                completion(ingestOutcomes[ingestIndex])
+                ingestIndex += 1
+            case .settle(_, let completion):
+                completion(.success(settlementResults[settleIndex]))
+                settleIndex += 1
+            case .setState:
+                break
+            }
+        }
+        if addedRows { onCommit(lastSeq) }
+    }
+
+    private func apply(_ settlement: Settlement, store: OutboxStore, now: Int64) throws(SQLiteError) -> SettlementResult {
+        var result = SettlementResult()
+        for range in settlement.delivered {
+            let (rows, bytes) = try store.delete(range)
+            result.deliveredRows += rows
+            result.freedBytes += bytes
+        }
+        for letter in settlement.deadLetters {
+            if try store.deadLetter(seq: letter.seq, status: letter.status, response: letter.response, at: now) {
+                result.deadLettered += 1
+                // The bytes stay counted: dead letters are part of the cap (SPEC §3).
+            }
+        }
+        try store.increment("delivered_total", by: Int64(result.deliveredRows))
+        try store.increment("dead_lettered_total", by: Int64(result.deadLettered))
+        if result.deliveredRows > 0 {
+            try store.setState("last_success_at", .integer(now))
+        }
+        for (key, value) in settlement.state { try store.setState(key, value) }
+        return result
+    }
+
+    private func fail(_ operations: [Operation], with error: SQLiteError) {
+        let rejection: IngestRejection
+        if error.isFull {
+            rejection = IngestRejection(.outboxFull, "the disk holding the outbox is full (\(error.message)); nothing was stored, send again later")
+            logger.error("outbox disk is full; refusing new events", metadata: ["sqlite.error": "\(error)"])
+        } else {
+            rejection = IngestRejection(.internalError, "the outbox could not commit (\(error.message)); nothing was stored, send again later")
+            logger.error("outbox commit failed", metadata: ["sqlite.error": "\(error)"])
+        }
+        for operation in operations {
+            switch operation {
+            case .ingest(let events, _, let completion):
+                completion(events.map { _ in .rejected(rejection) })
+            case .settle(_, let completion):
+                completion(.failure(.sqlite(error)))
+            case .setState:
+                break
+            }
+        }
+    }
+}
+
+/// Owns the store until the writer thread lets it go.
+final class StoreHolder {
+    var store: OutboxStore?
+    init(_ store: OutboxStore) { self.store = store }
+}
+
+/// Moves a non-Sendable value to another thread that becomes its only user.
+///
+/// Safe only under that discipline: the sender must not touch the value after handing it over.
+/// The outbox uses it once, to give the freshly opened store to the writer thread.
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
