@@ -1,0 +1,138 @@
+import Glibc
+import Testing
+
+@testable import SystemdSupport
+
+/// The socket checks only inspect descriptors this test creates, so they need no serialization.
+@Suite
+struct ListenFDsSocketCheckTests {
+    @Test
+    func aListeningUnixStreamSocketPassesWithAndWithoutItsPath() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("ingest.sock")
+        let listener = try makeListeningUnixSocket(path: path)
+        defer { close(listener) }
+
+        #expect(ListenFDs.isListeningUnixStreamSocket(listener))
+        #expect(ListenFDs.isListeningUnixStreamSocket(listener, path: path))
+        #expect(!ListenFDs.isListeningUnixStreamSocket(listener, path: directory.appending("other.sock")))
+        #expect(throws: Never.self) { try ListenFDs.requireListeningUnixStreamSocket(listener, path: path) }
+        #expect(ListenFDs.unixSocketPath(of: listener) == path)
+    }
+
+    @Test
+    func aSocketAtAnotherPathIsRefusedNamingBothPaths() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("ingest.sock")
+        let listener = try makeListeningUnixSocket(path: path)
+        defer { close(listener) }
+
+        let wanted = directory.appending("expected.sock")
+        let error = try #require(throws: SystemdError.self) {
+            try ListenFDs.requireListeningUnixStreamSocket(listener, path: wanted)
+        }
+        #expect(error.code == .unexpectedSocket)
+        #expect(
+            error.message
+                == "inherited file descriptor \(listener) is a Unix stream socket at \(path), listening,"
+                + " not a listening Unix stream socket at \(wanted) (check ListenStream= in the socket unit)"
+        )
+    }
+
+    @Test
+    func aUnixStreamSocketThatDoesNotListenIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("bound.sock")
+        let bound = try makeBoundUnixSocket(type: SOCK_STREAM, path: path)
+        defer { close(bound) }
+
+        #expect(!ListenFDs.isListeningUnixStreamSocket(bound))
+        let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(bound) }
+        #expect(error.message.contains("is a Unix stream socket at \(path), not listening, not a listening"))
+    }
+
+    @Test
+    func aUnixDatagramSocketIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("dgram.sock")
+        let datagram = try makeBoundUnixSocket(type: SOCK_DGRAM, path: path)
+        defer { close(datagram) }
+
+        #expect(!ListenFDs.isListeningUnixStreamSocket(datagram))
+        let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(datagram) }
+        #expect(error.message.contains("is a Unix datagram socket at \(path), not a listening"))
+    }
+
+    @Test
+    func aListeningTcpSocketIsRefusedAsIPv4() throws {
+        let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        try #require(tcp >= 0)
+        defer { close(tcp) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(bound == 0 && listen(tcp, 1) == 0)
+
+        #expect(!ListenFDs.isListeningUnixStreamSocket(tcp))
+        #expect(ListenFDs.unixSocketPath(of: tcp) == nil)
+        let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(tcp) }
+        #expect(error.message.contains("is an IPv4 stream socket, listening, not a listening"))
+    }
+
+    @Test
+    func aPipeIsRefusedAsAPipe() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { for end in ends { close(end) } }
+
+        #expect(!ListenFDs.isListeningUnixStreamSocket(ends[0]))
+        let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(ends[0]) }
+        #expect(error.message.hasPrefix("inherited file descriptor \(ends[0]) is a pipe or FIFO, not"))
+    }
+
+    @Test
+    func aClosedDescriptorIsRefusedAsNotOpen() throws {
+        // Find a number that is surely closed: open one, then close it.
+        let descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        try #require(descriptor >= 0)
+        close(descriptor)
+
+        #expect(!ListenFDs.isListeningUnixStreamSocket(descriptor))
+        #expect(!ListenFDs.isListeningUnixStreamSocket(-1))
+        let error = try #require(throws: SystemdError.self) {
+            try ListenFDs.requireListeningUnixStreamSocket(descriptor)
+        }
+        #expect(error.message.contains("is not open (Bad file descriptor (errno \(EBADF))), not a listening"))
+    }
+
+    @Test
+    func anAbstractUnixSocketPathIsShownWithAnAtSign() throws {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let name = Array("millimetric-test-\(getpid())".utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw[0] = 0
+            raw.baseAddress!.advanced(by: 1).copyMemory(from: name, byteCount: name.count)
+        }
+        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + 1 + name.count)
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        try #require(bound == 0)
+
+        #expect(ListenFDs.unixSocketPath(of: descriptor) == "@millimetric-test-\(getpid())")
+    }
+}
