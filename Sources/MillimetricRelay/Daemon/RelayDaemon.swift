@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The `run` command: opens the outbox, serves the socket, drains to the API, talks to systemd,
+/// and stops cleanly on SIGTERM/SIGINT (SPEC §8).
+public struct RelayDaemon: Sendable {
+    public var configuration: RelayConfiguration
+    public var key: APIKey
+    /// An explicit `--key-file`, kept so SIGHUP can reload from the same source.
+    public var keyFileFlag: String?
+    public var configFile: String?
+    public var flags: [RelayConfiguration.Key: String]
+
+    public init(configuration: RelayConfiguration, key: APIKey, keyFileFlag: String?, configFile: String?, flags: [RelayConfiguration.Key: String]) {
+        self.configuration = configuration
+        self.key = key
+        self.keyFileFlag = keyFileFlag
+        self.configFile = configFile
+        self.flags = flags
+    }
+
+    /// Runs until SIGTERM/SIGINT. Throws ``RelayExit`` for the documented failures.
+    public func run(logger: Logger) async throws {
+        let configuration = self.configuration
+        guard let lock = try StateDirectoryLock.acquire(stateDirectory: configuration.stateDirectory, path: configuration.lockPath) else {
+            throw RelayExit(.alreadyRunning, "another millimetric-relay holds the state directory \(configuration.stateDirectory) (lock \(configuration.lockPath)); stop it first or choose another state_dir")
+        }
+        let metrics = RelayMetrics()
+        let wakeDrainer = DrainerWakeUp()
+        let writer: OutboxWriter
+        do {
+            writer = try OutboxWriter(
+                path: configuration.databasePath, synchronous: configuration.synchronous,
+                maximumBytes: configuration.maxOutboxBytes, logger: logger,
+                onCommit: { seq in wakeDrainer.signal(seq) })
+        } catch {
+            throw RelayExit(error.isConfigurationProblem ? .configuration : .alreadyRunning, error.description)
+        }
+        let snapshot = writer.snapshot
+        logger.info("outbox open", metadata: [
+            "outbox.path": "\(configuration.databasePath)", "outbox.events": "\(snapshot.queuedEvents)",
+            "outbox.bytes": "\(snapshot.storedBytes)", "outbox.synchronous": "\(configuration.synchronous.rawValue)",
+        ])
+
+        // NIO's process-wide group: one event loop per core, living as long as the process.
+        let group = MultiThreadedEventLoopGroup.singleton
+
+        var ingestConfiguration = IngestServer.Configuration(socketPath: configuration.socketPath)
+        ingestConfiguration.socketMode = mode_t(configuration.socketMode)
+        ingestConfiguration.maximumLineBytes = configuration.maxLineBytes
+        ingestConfiguration.maximumConnections = configuration.maxConnections
+        ingestConfiguration.forgetPolicy = configuration.forgetPolicy
+        ingestConfiguration.shutdownTimeout = .nanoseconds(Int64(configuration.stopTimeout.components.seconds) * 1_000_000_000 + configuration.stopTimeout.components.attoseconds / 1_000_000_000)
+        ingestConfiguration.inheritedDescriptor = try SocketActivation.inheritedListener(logger: logger)
+        let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, group: group, metrics: metrics, logger: logger)
+        do {
+            try await ingest.start()
+        } catch let error as IngestServer.StartError {
+            writer.close()
+            switch error {
+            case .alreadyServed: throw RelayExit(.alreadyRunning, error.description)
+            case .cannotBind: throw RelayExit(.configuration, error.description)
+            }
+        }
+
+        let services: [any Service] = [OutboxService(writer: writer), ingest]
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await serviceGroup.run()
+        withExtendedLifetime(lock) {}
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,51 @@
+import NIOCore
+
+/// Writes ack lines (SPEC §4) straight into the connection's output buffer.
+enum AckEncoder {
+    /// `{"ok":true,"event_id":…[,"purged":N][,"warnings":[…]]}\n`
+    static func writeStored(eventIDLiteral: [UInt8], purged: Int?, warnings: [[UInt8]], to buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#"{"ok":true,"event_id":"#)
+        buffer.writeBytes(eventIDLiteral)
+        if let purged {
+            buffer.writeStaticString(#","purged":"#)
+            buffer.writeString(String(purged))
+        }
+        if !warnings.isEmpty {
+            buffer.writeStaticString(#","warnings":["#)
+            for (index, warning) in warnings.enumerated() {
+                if index > 0 { buffer.writeStaticString(",") }
+                buffer.writeBytes(warning)
+            }
+            buffer.writeStaticString("]")
+        }
+        buffer.writeStaticString("}\n")
+    }
+
+    /// `{"ok":false,"error":"CODE","message":"…"}\n`
+    static func writeRejected(_ rejection: IngestRejection, to buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#"{"ok":false,"error":""#)
+        buffer.writeString(rejection.code.rawValue)
+        buffer.writeStaticString(#"","message":"#)
+        writeStringLiteral(rejection.message, to: &buffer)
+        buffer.writeStaticString("}\n")
+    }
+
+    /// Writes `text` as a JSON string literal.
+    static func writeStringLiteral(_ text: String, to buffer: inout ByteBuffer) {
+        buffer.writeStaticString("\"")
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: buffer.writeStaticString("\\\"")
+            case 0x5C: buffer.writeStaticString("\\\\")
+            case 0x0A: buffer.writeStaticString("\\n")
+            case 0x0D: buffer.writeStaticString("\\r")
+            case 0x09: buffer.writeStaticString("\\t")
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                buffer.writeBytes([0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: buffer.writeInteger(byte)
+            }
+        }
+        buffer.writeStaticString("\"")
+    }
+}

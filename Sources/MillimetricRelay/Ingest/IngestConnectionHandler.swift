@@ -1,0 +1,246 @@
+import Foundation
+import Logging
+import NIOCore
+
+/// Serves one producer connection: frames lines, validates them, hands the valid ones to the
+/// ``OutboxWriter`` and writes exactly one ack per line, in order, once its commit is done.
+///
+/// Lines read in one read cycle travel to the writer as one group, so a pipelining client costs
+/// one hop per read, not per line. Groups complete in order (the writer is FIFO), but a group
+/// of refusals alone would be ready at once, so acks leave strictly from the head of the queue.
+/// Backpressure: reads stop while the client is not reading its acks (the channel is not
+/// writable) or too many lines await their commit; they resume when that clears.
+final class IngestConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    struct Settings: Sendable {
+        var maximumLineBytes: Int
+        /// Lines read but not yet acked before reading pauses.
+        var maximumUnackedLines: Int
+        var forgetPolicy: ForgetPolicy
+    }
+
+    private enum Entry {
+        case event(index: Int)
+        case rejected(IngestRejection)
+    }
+
+    private struct Group {
+        let id: UInt64
+        var entries: [Entry]
+        var events: [ValidatedEvent]
+        var outcomes: [OutboxWriter.Outcome]?
+    }
+
+    private let settings: Settings
+    private let writer: OutboxWriter
+    private let metrics: RelayMetrics
+    private let logger: Logger
+    private let validator = EventValidator()
+    private var framer: LineFramer
+    private var current = Group(id: 0, entries: [], events: [], outcomes: nil)
+    private var groups = CircularBuffer<Group>()
+    private var nextGroupID: UInt64 = 1
+    private var unackedLines = 0
+    private var readHeld = false
+    private var inputClosed = false
+    private var quiescing = false
+    private var closed = false
+    private var peerUID: UInt32?
+    private var receivedAt: Int64 = 0
+    private var receivedStamp: [UInt8] = []
+
+    init(settings: Settings, writer: OutboxWriter, metrics: RelayMetrics, logger: Logger) {
+        self.settings = settings
+        self.writer = writer
+        self.metrics = metrics
+        self.logger = logger
+        self.framer = LineFramer(maximumLineBytes: settings.maximumLineBytes)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let provider = context.channel as? any SocketOptionProvider {
+            let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            future.whenSuccess { credentials in loopBound.value.peerUID = credentials.uid }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        guard !quiescing, !inputClosed else { return }
+        stampReceiveTime()
+        framer.process(&buffer) { frame in self.accept(frame) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        submitCurrentGroup(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client shut down its write side: a last line without "\n" still counts,
+            // then ack everything and close.
+            if !quiescing {
+                stampReceiveTime()
+                framer.finish { frame in self.accept(frame) }
+            }
+            inputClosed = true
+            submitCurrentGroup(context: context)
+            closeIfDone(context: context)
+        } else if event is ChannelShouldQuiesceEvent {
+            // The daemon is stopping: read no more, ack what was read, then close.
+            quiescing = true
+            submitCurrentGroup(context: context)
+            closeIfDone(context: context)
+        } else if let event = event as? IdleStateHandler.IdleStateEvent, event == .read {
+            if framer.hasPartialLine {
+                logger.warning("closing a connection stuck in the middle of a line", metadata: ["peer.uid": "\(peerUID.map(String.init) ?? "?")"])
+                inputClosed = true
+                submitCurrentGroup(context: context)
+                closeIfDone(context: context)
+            }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("ingest connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        context.fireChannelInactive()
+    }
+
+    // Outbound: hold reads while the client is behind on its acks.
+    func read(context: ChannelHandlerContext) {
+        if shouldHoldReads(context: context) {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func shouldHoldReads(context: ChannelHandlerContext) -> Bool {
+        quiescing || inputClosed || unackedLines >= settings.maximumUnackedLines || !context.channel.isWritable
+    }
+
+    private func resumeReadingIfPossible(context: ChannelHandlerContext) {
+        if readHeld && !shouldHoldReads(context: context) {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    private func stampReceiveTime() {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        if now != receivedAt {
+            receivedAt = now
+            receivedStamp = RFC3339.format(unixMilliseconds: now)
+        }
+    }
+
+    private func accept(_ frame: LineFramer.Frame) {
+        metrics.linesReceived.increment()
+        unackedLines += 1
+        switch frame {
+        case .tooLong:
+            current.entries.append(.rejected(IngestRejection(.lineTooLong, "the line is longer than \(settings.maximumLineBytes) bytes (max_line_bytes); split the event or raise the limit")))
+        case .line(let line):
+            let result = line.withUnsafeReadableBytes { validator.validate($0, receivedTimestamp: receivedStamp) }
+            switch result {
+            case .success(let event):
+                if event.kind == .forget && !settings.forgetPolicy.permits(uid: peerUID) {
+                    current.entries.append(.rejected(IngestRejection(.forbidden, "uid \(peerUID.map(String.init) ?? "unknown") may not send forget; add it to forget_allowed_uids")))
+                } else {
+                    current.entries.append(.event(index: current.events.count))
+                    current.events.append(event)
+                }
+            case .failure(let rejection):
+                current.entries.append(.rejected(rejection))
+            }
+        }
+    }
+
+    private func submitCurrentGroup(context: ChannelHandlerContext) {
+        guard !current.entries.isEmpty else { return }
+        var group = current
+        current = Group(id: 0, entries: [], events: [], outcomes: nil)
+        let id = nextGroupID
+        nextGroupID += 1
+        group = Group(id: id, entries: group.entries, events: group.events, outcomes: group.events.isEmpty ? [] : nil)
+        // The group keeps its events (shared, not copied) for the acks' ids and warnings.
+        let events = group.events
+        groups.append(group)
+        if events.isEmpty {
+            flushReadyGroups(context: context)
+            return
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        writer.submit(events, receivedAt: receivedAt) { outcomes in
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.groupCommitted(id: id, outcomes: outcomes, context: context)
+            }
+        }
+    }
+
+    private func groupCommitted(id: UInt64, outcomes: [OutboxWriter.Outcome], context: ChannelHandlerContext) {
+        if let index = groups.firstIndex(where: { $0.id == id }) {
+            groups[index].outcomes = outcomes
+        }
+        flushReadyGroups(context: context)
+    }
+
+    private func flushReadyGroups(context: ChannelHandlerContext) {
+        guard !closed else { return }
+        var wrote = false
+        while let head = groups.first, let outcomes = head.outcomes {
+            groups.removeFirst()
+            var buffer = context.channel.allocator.buffer(capacity: head.entries.count * 64)
+            for entry in head.entries {
+                switch entry {
+                case .rejected(let rejection):
+                    metrics.linesRefused(rejection.code)
+                    AckEncoder.writeRejected(rejection, to: &buffer)
+                case .event(let index):
+                    switch outcomes[index] {
+                    case .stored(_, let purged):
+                        metrics.eventsAcked.increment()
+                        let event = head.events[index]
+                        AckEncoder.writeStored(eventIDLiteral: event.eventIDLiteral, purged: purged, warnings: event.warnings, to: &buffer)
+                    case .rejected(let rejection):
+                        metrics.linesRefused(rejection.code)
+                        AckEncoder.writeRejected(rejection, to: &buffer)
+                    }
+                }
+            }
+            unackedLines -= head.entries.count
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
+        resumeReadingIfPossible(context: context)
+        closeIfDone(context: context)
+    }
+
+    private func closeIfDone(context: ChannelHandlerContext) {
+        if (inputClosed || quiescing) && groups.isEmpty && current.entries.isEmpty && !closed {
+            closed = true
+            context.close(promise: nil)
+        }
+    }
+}

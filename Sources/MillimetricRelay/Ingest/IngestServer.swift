@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// The Unix socket producers write to (SPEC §4), served on swift-nio.
+///
+/// ``start()`` binds (or adopts the socket systemd passed in) before the service group runs, so
+/// that `READY=1` is only sent once the socket accepts connections. On graceful shutdown it
+/// stops accepting, lets every connection ack or refuse what it has already read, and closes
+/// them, within `shutdownTimeout`.
+public final class IngestServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var socketPath: String
+        /// A listening socket inherited from systemd (`LISTEN_FDS`); never unlinked.
+        public var inheritedDescriptor: Int32?
+        /// Permission bits of a socket file the relay creates.
+        public var socketMode: mode_t = 0o660
+        public var maximumLineBytes: Int = 65_536
+        public var maximumConnections: Int = 1_024
+        /// How long a connection may sit in the middle of a line before it is closed.
+        public var stalledLineTimeout: TimeAmount = .seconds(30)
+        public var maximumUnackedLinesPerConnection: Int = 16_384
+        public var forgetPolicy: ForgetPolicy = .default
+        public var shutdownTimeout: TimeAmount = .seconds(5)
+
+        public init(socketPath: String) {
+            self.socketPath = socketPath
+        }
+    }
+
+    /// Why the socket could not be served.
+    public enum StartError: Error, CustomStringConvertible {
+        /// A live process answers on the socket path (exit 75).
+        case alreadyServed(path: String)
+        case cannotBind(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .alreadyServed(let path):
+                "another process already serves \(path); stop it first or choose another socket_path"
+            case .cannotBind(let path, let reason):
+                "cannot listen on \(path): \(reason)"
+            }
+        }
+    }
+
+    private let configuration: Configuration
+    private let writer: OutboxWriter
+    private let metrics: RelayMetrics
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let state = Mutex<State>(State())
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    private struct State {
+        var serverChannel: (any Channel)?
+        var createdSocketFile = false
+    }
+
+    public init(configuration: Configuration, writer: OutboxWriter, group: any EventLoopGroup, metrics: RelayMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.writer = writer
+        self.group = group
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The number of open producer connections.
+    public var connectionCount: Int { connections.withLock { $0.count } }
+
+    /// Binds the socket (or adopts the inherited one). After this returns, clients can connect.
+    public func start() async throws {
+        let settings = IngestConnectionHandler.Settings(
+            maximumLineBytes: configuration.maximumLineBytes,
+            maximumUnackedLines: configuration.maximumUnackedLinesPerConnection,
+            forgetPolicy: configuration.forgetPolicy)
+        let writer = self.writer
+        let metrics = self.metrics
+        let logger = self.logger
+        let timeout = configuration.stalledLineTimeout
+        let maximumConnections = configuration.maximumConnections
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65_536, maximum: 262_144))
+            .childChannelInitializer { [weak self] channel in
+                guard let self else { return channel.close() }
+                let id = ObjectIdentifier(channel)
+                let admitted = self.connections.withLock { connections -> Bool in
+                    guard connections.count < maximumConnections else { return false }
+                    connections[id] = channel
+                    return true
+                }
+                guard admitted else {
+                    logger.warning("refusing a connection: max connections reached", metadata: ["ingest.max_connections": "\(maximumConnections)"])
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in
+                    _ = self.connections.withLock { $0.removeValue(forKey: id) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: timeout),
+                        IngestConnectionHandler(settings: settings, writer: writer, metrics: metrics, logger: logger),
+                    ])
+                }
+            }
+
+        let channel: any Channel
+        if let descriptor = configuration.inheritedDescriptor {
+            channel = try await bootstrap.withBoundSocket(descriptor).get()
+            logger.info("serving the socket inherited from systemd", metadata: ["ingest.fd": "\(descriptor)"])
+        } else {
+            let path = configuration.socketPath
+            try Self.removeStaleSocket(at: path)
+            do {
+                channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+            } catch {
+                throw StartError.cannotBind(path: path, reason: "\(error)")
+            }
+            if chmod(path, configuration.socketMode) != 0 {
+                logger.warning("could not set the socket's mode", metadata: ["ingest.socket": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            }
+            state.withLock { $0.createdSocketFile = true }
+            logger.info("listening", metadata: ["ingest.socket": "\(path)"])
+        }
+        state.withLock { $0.serverChannel = channel }
+    }
+
+    /// A socket file left by a process that died is replaced; one that a live process still
+    /// answers on is not (SPEC §2, exit 75).
+    static func removeStaleSocket(at path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw StartError.cannotBind(path: path, reason: "a file that is not a socket is in the way; remove it or choose another socket_path")
+        }
+        if SocketProbe.isServed(path: path) {
+            throw StartError.alreadyServed(path: path)
+        }
+        unlink(path)
+    }
+
+    public func run() async throws {
+        // Serve until graceful shutdown, then drain the connections.
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops accepting, asks every connection to finish, waits for them (bounded), and removes
+    /// the socket file it created.
+    public func shutdown() async {
+        guard let channel = state.withLock({ state -> (any Channel)? in
+            defer { state.serverChannel = nil }
+            return state.serverChannel
+        }) else { return }
+        try? await channel.close()
+        if state.withLock({ $0.createdSocketFile }) {
+            unlink(configuration.socketPath)
+        }
+        let open = connections.withLock { Array($0.values) }
+        for connection in open {
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.shutdownTimeout.nanoseconds)
+        while connectionCount > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for connection in connections.withLock({ Array($0.values) }) {
+            try? await connection.close()
+        }
+        logger.debug("ingest stopped")
+    }
+}

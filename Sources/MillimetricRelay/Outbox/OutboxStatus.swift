@@ -1,0 +1,83 @@
+import Foundation
+import SQLiteSupport
+
+/// What `status` reports (SPEC §8), read from the database read-only, so it works whether or
+/// not the daemon is running and never disturbs it.
+public struct OutboxStatus: Sendable, Equatable, Codable {
+    public var daemonRunning: Bool
+    public var queuedEvents: Int64
+    public var queuedBytes: Int64
+    public var deadLetters: Int64
+    public var deadLetterBytes: Int64
+    public var oldestQueuedAt: Date?
+    public var deliveredTotal: Int64
+    public var deadLetteredTotal: Int64
+    public var lastSuccessAt: Date?
+    /// `ok`, `backing_off`, `paused` or `unknown` (never delivered yet).
+    public var upstreamState: String
+    /// For `backing_off`: until when.
+    public var upstreamUntil: Date?
+    /// For `paused`: why.
+    public var upstreamReason: String?
+    public var lastError: String?
+    public var lastErrorAt: Date?
+    /// Forget requests the API refused for good (kept in the dead letters).
+    public var refusedForgets: Int64
+
+    /// Reads the status of the outbox in `stateDirectory`.
+    public static func read(databasePath: String, lockPath: String) throws(OutboxError) -> OutboxStatus {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw .sqlite(SQLiteError(extendedCode: 14, message: "no outbox at \(databasePath); has the daemon ever run with this state_dir?", operation: "open"))
+        }
+        do {
+            let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
+            defer { try? connection.close() }
+            try connection.setBusyTimeout(milliseconds: 2_000)
+            let applicationID = try connection.scalarInt64("PRAGMA application_id") ?? 0
+            guard applicationID == OutboxSchema.applicationID else {
+                throw OutboxError.corruptOrForeign(path: databasePath, detail: "it is not a millimetric-relay outbox")
+            }
+            var status = OutboxStatus(
+                daemonRunning: StateDirectoryLock.isHeld(path: lockPath), queuedEvents: 0, queuedBytes: 0, deadLetters: 0,
+                deadLetterBytes: 0, deliveredTotal: 0, deadLetteredTotal: 0, upstreamState: "unknown", refusedForgets: 0)
+            try connection.execute("BEGIN")
+            let queued = try connection.prepare("SELECT count(*), coalesce(sum(bytes), 0) FROM events")
+            if try queued.step() {
+                status.queuedEvents = queued.int64(at: 0)
+                status.queuedBytes = queued.int64(at: 1)
+            }
+            let dead = try connection.prepare("SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(kind = 2), 0) FROM dead_letters")
+            if try dead.step() {
+                status.deadLetters = dead.int64(at: 0)
+                status.deadLetterBytes = dead.int64(at: 1)
+                status.refusedForgets = dead.int64(at: 2)
+            }
+            status.oldestQueuedAt = try connection.scalarInt64("SELECT received_at FROM events ORDER BY seq LIMIT 1").map(Self.date)
+            let state = try connection.prepare("SELECT key, value FROM delivery_state")
+            while try state.step() {
+                let key = state.text(at: 0) ?? ""
+                switch key {
+                case "delivered_total": status.deliveredTotal = state.int64(at: 1)
+                case "dead_lettered_total": status.deadLetteredTotal = state.int64(at: 1)
+                case "last_success_at": status.lastSuccessAt = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
+                case "upstream_state": status.upstreamState = state.text(at: 1) ?? "unknown"
+                case "upstream_until": status.upstreamUntil = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
+                case "upstream_reason": status.upstreamReason = state.text(at: 1)
+                case "last_error": status.lastError = state.text(at: 1)
+                case "last_error_at": status.lastErrorAt = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
+                default: break
+                }
+            }
+            try connection.execute("COMMIT")
+            return status
+        } catch let error as OutboxError {
+            throw error
+        } catch let error as SQLiteError {
+            throw error.isCorruptOrForeign ? .corruptOrForeign(path: databasePath, detail: error.message) : .sqlite(error)
+        } catch {
+            throw .closed
+        }
+    }
+
+    static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+}

@@ -1,2 +1,0 @@
-@main
-struct RelayCommand { static func main() {} }

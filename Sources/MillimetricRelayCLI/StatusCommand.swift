@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import MillimetricRelay
+
+/// `status`: what the outbox holds and how delivery goes; works while the daemon is stopped.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the outbox and delivery state (reads the database read-only).")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Flag(help: "Print JSON for machines.")
+    var json = false
+
+    func run() throws {
+        let configuration = try options.resolve()
+        let status: OutboxStatus
+        do {
+            status = try OutboxStatus.read(databasePath: configuration.databasePath, lockPath: configuration.lockPath)
+        } catch {
+            printError("millimetric-relay status: \(error)")
+            throw ExitCode(error.isConfigurationProblem ? RelayExitCode.configuration.rawValue : RelayExitCode.unavailable.rawValue)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+        } else {
+            print(StatusFormatter.text(status, now: Date()))
+        }
+    }
+}
+
+/// The human form of `status`.
+enum StatusFormatter {
+    static func text(_ status: OutboxStatus, now: Date) -> String {
+        func when(_ date: Date?) -> String {
+            guard let date else { return "never" }
+            return "\(ISO8601DateFormatter().string(from: date)) (\(age(now.timeIntervalSince(date))) ago)"
+        }
+        var upstream = status.upstreamState
+        if status.upstreamState == "backing_off", let until = status.upstreamUntil {
+            upstream += " until \(ISO8601DateFormatter().string(from: until))"
+        }
+        if let reason = status.upstreamReason, status.upstreamState == "paused" {
+            upstream += ": \(reason)"
+        }
+        var lines = [
+            "daemon:          \(status.daemonRunning ? "running" : "not running")",
+            "queued:          \(status.queuedEvents) events, \(status.queuedBytes) bytes",
+            "oldest queued:   \(status.oldestQueuedAt.map { "\(age(now.timeIntervalSince($0))) old" } ?? "-")",
+            "delivered:       \(status.deliveredTotal) events, last success \(when(status.lastSuccessAt))",
+            "dead letters:    \(status.deadLetters) (\(status.deadLetterBytes) bytes), \(status.deadLetteredTotal) dead-lettered in total",
+            "upstream:        \(upstream)",
+        ]
+        if status.refusedForgets > 0 {
+            lines.append("refused forgets: \(status.refusedForgets) (see dead-letters list)")
+        }
+        if let error = status.lastError {
+            lines.append("last error:      \(error) at \(when(status.lastErrorAt))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func age(_ seconds: TimeInterval) -> String {
+        let s = max(0, Int(seconds))
+        if s < 120 { return "\(s)s" }
+        if s < 7200 { return "\(s / 60)m" }
+        if s < 172_800 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+}
