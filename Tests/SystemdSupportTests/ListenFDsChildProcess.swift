@@ -85,7 +85,8 @@ enum ListenFDsChildProcess {
             lines.append("descriptors=" + descriptors.map(String.init).joined(separator: ","))
         }
         lines.append(
-            "cloexec=" + descriptors.map { String(fcntl($0, F_GETFD) & FD_CLOEXEC != 0) }.joined(separator: ","))
+            "cloexec=" + descriptors.map { String(fcntl($0, F_GETFD) & FD_CLOEXEC != 0) }.joined(separator: ",")
+        )
         lines.append(
             "listening_unix_stream="
                 + descriptors.map { String(ListenFDs.isListeningUnixStreamSocket($0, path: socketPath)) }

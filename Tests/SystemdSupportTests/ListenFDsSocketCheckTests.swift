@@ -102,10 +102,13 @@ struct ListenFDsSocketCheckTests {
 
     @Test
     func aClosedDescriptorIsRefusedAsNotOpen() throws {
-        // Find a number that is surely closed: open one, then close it.
-        let descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        try #require(descriptor >= 0)
-        close(descriptor)
+        // The highest allowed number: the kernel hands out the lowest free descriptor, so tests
+        // running in parallel will not open this one between the check and the call (a number
+        // freed by close() could be reused at once).
+        var limit = rlimit()
+        try #require(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let descriptor = Int32(clamping: limit.rlim_cur) - 1
+        try #require(fcntl(descriptor, F_GETFD) == -1, "descriptor \(descriptor) is unexpectedly open")
 
         #expect(!ListenFDs.isListeningUnixStreamSocket(descriptor))
         #expect(!ListenFDs.isListeningUnixStreamSocket(-1))
