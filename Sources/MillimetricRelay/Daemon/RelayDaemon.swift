@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SystemdSupport
 
 /// The `run` command: opens the outbox, serves the socket, drains to the API, talks to systemd,
 /// and stops cleanly on SIGTERM/SIGINT (SPEC §8).
@@ -29,13 +30,13 @@ public struct RelayDaemon: Sendable {
             throw RelayExit(.alreadyRunning, "another millimetric-relay holds the state directory \(configuration.stateDirectory) (lock \(configuration.lockPath)); stop it first or choose another state_dir")
         }
         let metrics = RelayMetrics()
-        let wakeDrainer = DrainerWakeUp()
+        let commits = CommitListener()
         let writer: OutboxWriter
-        do {
+        do throws(OutboxError) {
             writer = try OutboxWriter(
                 path: configuration.databasePath, synchronous: configuration.synchronous,
                 maximumBytes: configuration.maxOutboxBytes, logger: logger,
-                onCommit: { seq in wakeDrainer.signal(seq) })
+                onCommit: { seq in commits.committed(seq) })
         } catch {
             throw RelayExit(error.isConfigurationProblem ? .configuration : .alreadyRunning, error.description)
         }
@@ -66,7 +67,50 @@ public struct RelayDaemon: Sendable {
             }
         }
 
-        let services: [any Service] = [OutboxService(writer: writer), ingest]
+        var drainerSettings = Drainer.Settings(databasePath: configuration.databasePath)
+        drainerSettings.flushInterval = configuration.flushInterval
+        drainerSettings.maximumInFlight = configuration.maxInFlight
+        drainerSettings.batchRate = configuration.batchRate
+        drainerSettings.batchBurst = configuration.batchBurst
+        drainerSettings.trackRate = configuration.trackRate
+        drainerSettings.trackBurst = configuration.trackBurst
+        drainerSettings.stopTimeout = configuration.stopTimeout
+        let drainer = Drainer(settings: drainerSettings, writer: writer, metrics: metrics, logger: logger)
+        commits.setListener { seq in drainer.rowsCommitted(upTo: seq) }
+        drainer.rowsCommitted(upTo: snapshot.lastSeq)
+        do {
+            try drainer.start(baseURL: configuration.host, key: key, clientConfiguration: .init(
+                userAgent: "millimetric-relay/\(RelayVersion.current)",
+                connectTimeout: .seconds(10),
+                totalTimeout: configuration.requestTimeout,
+                caFile: configuration.caFile,
+                proxy: configuration.proxy))
+        } catch {
+            throw RelayExit(.configuration, "cannot set up the HTTP client: \(error)")
+        }
+        if ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER"].flatMap(Double.init).map({ delay in
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: delay)
+                drainer.stallForTesting()
+            }
+        }) != nil {
+            logger.warning("test hook: the drainer will stall on purpose")
+        }
+
+        let watchdog: WatchdogConfiguration?
+        do {
+            watchdog = try WatchdogConfiguration.fromEnvironment()
+        } catch {
+            throw RelayExit(.configuration, "watchdog: \(error)")
+        }
+        let systemd = SystemdService(
+            watchdog: watchdog, writer: writer, drainer: drainer, eventLoop: group.next(), metrics: metrics, logger: logger)
+        // Start order is dependency order; graceful shutdown runs in reverse: systemd hears
+        // STOPPING first, ingest stops reading and acks, the drainer settles, the outbox closes.
+        let services: [any Service] = [
+            OutboxService(writer: writer), DrainerService(drainer: drainer), ingest,
+            ReloadService(daemon: self, drainer: drainer, logger: logger), systemd,
+        ]
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

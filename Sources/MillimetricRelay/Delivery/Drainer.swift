@@ -1,0 +1,394 @@
+import CurlSupport
+import Foundation
+import Logging
+import Synchronization
+
+/// Ships the outbox to the API (SPEC §6): batches in acknowledgement order, token buckets under
+/// the API's rate limits, several requests in flight, retries with backoff and full jitter,
+/// bisection of refused batches down to the refused events, dead letters, and a pause for
+/// answers no single event caused.
+///
+/// It runs on a thread of its own (its database reads block) and hands requests to the
+/// ``UpstreamWorkerPool``. Rows leave the outbox only through ``OutboxWriter/settle`` after a
+/// 2xx, so a crash between the API's answer and the deletion only leads to a resend with the
+/// same `event_id`s.
+final class Drainer: Sendable {
+    struct Settings: Sendable {
+        var databasePath: String
+        var maximumEvents = 500
+        var maximumBodyBytes = 262_144
+        var flushInterval: Duration = .seconds(1)
+        var maximumInFlight = 4
+        var batchRate = 5.0
+        var batchBurst = 20
+        var trackRate = 50.0
+        var trackBurst = 200
+        var backoffBase: Duration = .milliseconds(500)
+        var backoffCeiling: Duration = .seconds(30)
+        var pausedRetryInterval: Duration = .seconds(60)
+        var stopTimeout: Duration = .seconds(5)
+    }
+
+    /// What other threads tell the drainer thread; guarded by `condition`.
+    private struct Inbox {
+        var completions: [(UInt64, UpstreamWorkerPool.Outcome)] = []
+        var committedSeq: Int64 = 0
+        var stopRequested = false
+        var resumeRequested = false
+        var pendingSettlements = 0
+        var stalledForTesting = false
+    }
+
+    /// What `status`, STATUS= and the watchdog read.
+    struct Observation: Sendable {
+        var state: UpstreamState = .idle
+        var inFlight = 0
+        var heartbeat: Int64 = 0
+    }
+
+    private let settings: Settings
+    private let writer: OutboxWriter
+    private let metrics: RelayMetrics
+    private let logger: Logger
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    nonisolated(unsafe) private var inbox = Inbox()
+    private let observation = Mutex(Observation())
+    private let pool: Mutex<UpstreamWorkerPool?> = Mutex(nil)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(settings: Settings, writer: OutboxWriter, metrics: RelayMetrics, logger: Logger) {
+        self.settings = settings
+        self.writer = writer
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Starts the worker pool and the drainer thread.
+    func start(baseURL: String, key: APIKey, clientConfiguration: CurlHTTPClient.Configuration) throws(CurlError) {
+        let pool = try UpstreamWorkerPool(
+            count: settings.maximumInFlight, baseURL: baseURL, key: key, clientConfiguration: clientConfiguration, logger: logger
+        ) { [weak self] id, outcome in
+            self?.post { $0.completions.append((id, outcome)) }
+        }
+        self.pool.withLock { $0 = pool }
+        let thread = Thread { [self] in
+            self.run(pool: pool)
+            pool.shutdown()
+            self.finished.signal()
+        }
+        thread.name = "drainer"
+        thread.start()
+    }
+
+    /// Rows up to `seq` are committed (called by the outbox writer after each commit).
+    func rowsCommitted(upTo seq: Int64) {
+        post { $0.committedSeq = max($0.committedSeq, seq) }
+    }
+
+    /// SIGHUP: use `key` from now on and resume a paused delivery at once.
+    func reload(key: APIKey?) {
+        if let key { pool.withLock { $0?.setKey(key) } }
+        post { $0.resumeRequested = true }
+    }
+
+    /// Stops dispatching, lets in-flight requests finish within the stop timeout (their rows stay
+    /// queued if they do not), records what they settled, and returns.
+    func stop() {
+        post { $0.stopRequested = true }
+        finished.wait()
+        finished.signal()
+    }
+
+    /// A test hook for the watchdog: the loop stops turning, as a wedged drainer would.
+    func stallForTesting() {
+        post { $0.stalledForTesting = true }
+    }
+
+    var current: Observation { observation.withLock { $0 } }
+
+    private func post(_ change: (inout Inbox) -> Void) {
+        condition.lock()
+        change(&inbox)
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: - The drainer thread
+
+    /// Drainer-thread state.
+    private struct Loop {
+        var cursor: Int64 = 0
+        var inFlight: [UInt64: DeliveryUnit] = [:]
+        var retryQueue: [DeliveryUnit] = []
+        var nextID: UInt64 = 1
+        var backoff: Backoff
+        var notBefore = ContinuousClock.now
+        var pausedUntil: ContinuousClock.Instant?
+        var state: UpstreamState = .idle
+        var batchBucket: TokenBucket
+        var trackBucket: TokenBucket
+        var rng = SystemRandomNumberGenerator()
+
+        var forgetInFlight: Bool { inFlight.values.contains { $0.kind == .forget } }
+
+        mutating func requeue(_ unit: DeliveryUnit) {
+            let index = retryQueue.firstIndex { $0.firstSeq > unit.firstSeq } ?? retryQueue.endIndex
+            retryQueue.insert(unit, at: index)
+        }
+    }
+
+    private func run(pool: UpstreamWorkerPool) {
+        let reader: OutboxReader
+        do {
+            reader = try OutboxReader(path: settings.databasePath)
+        } catch {
+            logger.critical("the drainer cannot open the outbox", metadata: ["sqlite.error": "\(error)"])
+            return
+        }
+        defer { reader.close() }
+        var loop = Loop(
+            backoff: Backoff(base: settings.backoffBase, ceiling: settings.backoffCeiling),
+            batchBucket: TokenBucket(rate: settings.batchRate, burst: settings.batchBurst),
+            trackBucket: TokenBucket(rate: settings.trackRate, burst: settings.trackBurst))
+
+        while true {
+            observation.withLock { $0.heartbeat += 1 }
+            condition.lock()
+            while inbox.stalledForTesting { condition.wait() }
+            let completions = inbox.completions
+            inbox.completions.removeAll()
+            let stop = inbox.stopRequested
+            let resume = inbox.resumeRequested
+            inbox.resumeRequested = false
+            let committed = inbox.committedSeq
+            condition.unlock()
+
+            for (id, outcome) in completions {
+                if let unit = loop.inFlight.removeValue(forKey: id) {
+                    handle(outcome, for: unit, loop: &loop)
+                }
+            }
+            publish(loop)
+            if stop { break }
+            if resume, case .paused = loop.state {
+                logger.info("resuming delivery")
+                loop.pausedUntil = nil
+                loop.notBefore = .now
+                setState(.ok, loop: &loop)
+            }
+
+            let now = ContinuousClock.now
+            if let until = loop.pausedUntil {
+                if now < until { wait(until: until); continue }
+                loop.pausedUntil = nil  // try again once a minute
+            }
+            if now < loop.notBefore { wait(until: loop.notBefore); continue }
+            if loop.inFlight.count >= settings.maximumInFlight || loop.forgetInFlight { wait(until: now + .seconds(1)); continue }
+
+            // The next unit: retries first, in order; then new rows.
+            var unit: DeliveryUnit
+            if let first = loop.retryQueue.first {
+                if first.kind == .forget && !loop.inFlight.isEmpty { wait(until: now + .seconds(1)); continue }
+                unit = loop.retryQueue.removeFirst()
+            } else {
+                let rows: [QueuedRow]
+                let closed: Bool
+                do {
+                    (rows, closed) = try reader.nextUnit(after: loop.cursor, maximumEvents: settings.maximumEvents, maximumBodyBytes: settings.maximumBodyBytes)
+                } catch {
+                    logger.error("reading the outbox failed; retrying", metadata: ["sqlite.error": "\(error)"])
+                    wait(until: now + .seconds(1))
+                    continue
+                }
+                guard let first = rows.first else {
+                    waitForRows(after: loop.cursor, until: now + .seconds(1))
+                    continue
+                }
+                // A forget goes only after every earlier request has settled (SPEC §7).
+                if first.kind == .forget && !loop.inFlight.isEmpty { wait(until: now + .seconds(1)); continue }
+                if first.kind == .track && !closed && !stop && committed - rows.last!.seq < Int64(settings.maximumEvents) {
+                    // Not full: wait until the oldest has waited flush_interval, or more rows come.
+                    let due = Date(timeIntervalSince1970: Double(first.receivedAt) / 1000) + settings.flushInterval.timeInterval
+                    let remaining = due.timeIntervalSinceNow
+                    if remaining > 0 {
+                        waitForRows(after: loop.cursor + Int64(settings.maximumEvents) - 1, until: now + .milliseconds(Int64(remaining * 1000) + 1))
+                        continue
+                    }
+                }
+                loop.cursor = rows.last!.seq
+                unit = DeliveryUnit(rows[...])
+            }
+
+            // Stay under the API's rate limits.
+            let delay = unit.usesTrackClassLimit ? loop.trackBucket.take(now: now) : loop.batchBucket.take(now: now)
+            if delay > .zero {
+                loop.requeue(unit)
+                wait(until: now + delay)
+                continue
+            }
+            let id = loop.nextID
+            loop.nextID += 1
+            loop.inFlight[id] = unit
+            pool.submit(.init(id: id, path: unit.path, body: unit.body))
+        }
+
+        shutDown(loop: &loop, pool: pool)
+    }
+
+    /// SIGTERM: wait for in-flight requests (bounded), then abort the rest; settle what came
+    /// back, and wait until those settlements are committed.
+    private func shutDown(loop: inout Loop, pool: UpstreamWorkerPool) {
+        let deadline = ContinuousClock.now + settings.stopTimeout
+        var aborted = false
+        while !loop.inFlight.isEmpty {
+            if !aborted && ContinuousClock.now >= deadline {
+                logger.warning("aborting requests still in flight at the stop timeout; their events stay queued", metadata: ["delivery.in_flight": "\(loop.inFlight.count)"])
+                pool.abortAll()
+                aborted = true
+            }
+            condition.lock()
+            if inbox.completions.isEmpty { _ = condition.wait(until: Date() + 0.05) }
+            let completions = inbox.completions
+            inbox.completions.removeAll()
+            condition.unlock()
+            for (id, outcome) in completions {
+                if let unit = loop.inFlight.removeValue(forKey: id) { handle(outcome, for: unit, loop: &loop) }
+            }
+        }
+        condition.lock()
+        while inbox.pendingSettlements > 0 { condition.wait() }
+        condition.unlock()
+        publish(loop)
+        logger.debug("drainer stopped")
+    }
+
+    private func wait(until deadline: ContinuousClock.Instant) {
+        let seconds = (deadline - .now).timeInterval
+        condition.lock()
+        if inbox.completions.isEmpty && !inbox.stopRequested && !inbox.resumeRequested && seconds > 0 {
+            _ = condition.wait(until: Date() + min(seconds, 1))
+        }
+        condition.unlock()
+    }
+
+    /// Waits until a row after `seq` is committed, something else needs attention, or the deadline.
+    private func waitForRows(after seq: Int64, until deadline: ContinuousClock.Instant) {
+        let seconds = (deadline - .now).timeInterval
+        condition.lock()
+        if inbox.committedSeq <= seq && inbox.completions.isEmpty && !inbox.stopRequested && !inbox.resumeRequested && seconds > 0 {
+            _ = condition.wait(until: Date() + min(seconds, 1))
+        }
+        condition.unlock()
+    }
+
+    // MARK: - Answers
+
+    private func handle(_ outcome: UpstreamWorkerPool.Outcome, for unit: DeliveryUnit, loop: inout Loop) {
+        let verdict: UpstreamVerdict
+        var response: HTTPResponse?
+        switch outcome {
+        case .response(let answer):
+            response = answer
+            verdict = UpstreamVerdict(response: answer, request: unit.request, now: Date())
+            metrics.upstreamRequest(path: unit.path, status: answer.status)
+            metrics.requestDuration.recordNanoseconds(Int64(answer.duration.timeInterval * 1e9))
+        case .failure(let error):
+            if error.kind == .aborted {
+                // Shutdown cut it short: the rows stay queued for the next start.
+                return
+            }
+            verdict = UpstreamVerdict(transportError: error)
+            metrics.upstreamRequest(path: unit.path, status: 0)
+        }
+        let now = ContinuousClock.now
+        switch verdict {
+        case .delivered:
+            loop.backoff.reset()
+            setState(.ok, loop: &loop)
+            metrics.eventsDelivered.increment(by: unit.rows.count)
+            settle(Settlement(delivered: [unit.seqRange]))
+        case .rateLimited(let retryAfter, let reason):
+            if unit.usesTrackClassLimit { loop.trackBucket.drain(now: now) } else { loop.batchBucket.drain(now: now) }
+            var delay = retryAfter ?? loop.backoff.nextDelay(using: &loop.rng)
+            // Jitter on top of Retry-After, so relays sharing a key do not come back in step.
+            delay += .milliseconds(Int64.random(in: 0...250, using: &loop.rng))
+            backOff(delay, reason: reason, unit: unit, loop: &loop)
+        case .retryable(let reason):
+            backOff(loop.backoff.nextDelay(using: &loop.rng), reason: reason, unit: unit, loop: &loop)
+        case .split(_, let reason):
+            logger.debug("the API refused a batch; splitting it", metadata: ["delivery.events": "\(unit.rows.count)", "upstream.reason": "\(reason)"])
+            let (left, right) = unit.split()
+            loop.requeue(left)
+            loop.requeue(right)
+        case .refused(let status, let reason):
+            let row = unit.rows.first!
+            let answer = response.map { String(decoding: $0.body, as: UTF8.self) } ?? reason
+            if unit.kind == .forget {
+                logger.error("the API refused a forget for good; it is kept in the dead letters", metadata: ["event.id": "\(row.eventID)", "upstream.reason": "\(reason)"])
+            } else {
+                logger.warning("the API refused an event for good; it is dead-lettered", metadata: ["event.id": "\(row.eventID)", "upstream.reason": "\(reason)"])
+            }
+            metrics.eventsDeadLettered.increment()
+            var settlement = Settlement(deadLetters: [.init(seq: row.seq, status: status, response: answer)])
+            settlement.state = [("last_error", .text(reason)), ("last_error_at", .integer(Self.nowMilliseconds))]
+            settle(settlement)
+        case .paused(let reason):
+            loop.requeue(unit)
+            if case .paused = loop.state {} else {
+                logger.error("delivery paused; retrying every minute and at once on SIGHUP", metadata: ["upstream.reason": "\(reason)"])
+            }
+            loop.pausedUntil = now + settings.pausedRetryInterval
+            setState(.paused(reason: reason), loop: &loop, error: reason)
+        }
+    }
+
+    private func backOff(_ delay: Duration, reason: String, unit: DeliveryUnit, loop: inout Loop) {
+        loop.requeue(unit)
+        let until = ContinuousClock.now + delay
+        if until > loop.notBefore { loop.notBefore = until }
+        logger.warning("upstream failed; backing off", metadata: ["upstream.reason": "\(reason)", "delivery.retry_in_ms": "\(Int(delay.timeInterval * 1000))"])
+        setState(.backingOff(until: Date() + delay.timeInterval, reason: reason), loop: &loop, error: reason)
+    }
+
+    private func setState(_ state: UpstreamState, loop: inout Loop, error: String? = nil) {
+        var values: [(String, DeliveryStateValue)] = []
+        if state != loop.state {
+            loop.state = state
+            values += state.persisted
+        }
+        if let error {
+            values += [("last_error", .text(error)), ("last_error_at", .integer(Self.nowMilliseconds))]
+        }
+        if !values.isEmpty { writer.setState(values) }
+    }
+
+    private func settle(_ settlement: Settlement) {
+        post { $0.pendingSettlements += 1 }
+        writer.settle(settlement) { [self] result in
+            if case .failure(let error) = result {
+                // The rows stay in the outbox and are sent again after a restart, with the
+                // same event_ids; the API deduplicates.
+                logger.error("recording a delivery failed; the events stay queued", metadata: ["outbox.error": "\(error)"])
+            }
+            post { $0.pendingSettlements -= 1 }
+        }
+    }
+
+    private func publish(_ loop: Loop) {
+        observation.withLock {
+            $0.state = loop.state
+            $0.inFlight = loop.inFlight.count
+        }
+    }
+
+    private static var nowMilliseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension Duration {
+    /// Seconds as a Double, for Foundation and libc APIs.
+    var timeInterval: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

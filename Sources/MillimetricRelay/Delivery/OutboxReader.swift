@@ -1,0 +1,71 @@
+import SQLiteSupport
+
+/// The drainer's read-only connection to the outbox.
+///
+/// A separate connection from the writer's: in WAL mode readers never block the writer, so
+/// reading the next batch never delays an ack. Rows are read in `seq` order after a cursor;
+/// since `seq` only grows (AUTOINCREMENT), a cursor never skips a row committed later.
+final class OutboxReader {
+    private let connection: SQLiteConnection
+    private let next: SQLiteStatement
+
+    init(path: String) throws(SQLiteError) {
+        connection = try SQLiteConnection(path: path, mode: .readOnly)
+        try connection.setBusyTimeout(milliseconds: 5_000)
+        next = try connection.prepare(
+            "SELECT seq, kind, event_id, user_id, body, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+    }
+
+    /// Reads rows after `cursor`: a run of track rows that fits one batch (`maximumEvents`,
+    /// `maximumBodyBytes` for the whole `{"events":[…]}` body), or a single identify or forget.
+    /// `closed` tells whether the run cannot grow any more (a limit or a non-track row ended it),
+    /// so there is no point waiting for `flush_interval`.
+    func nextUnit(after cursor: Int64, maximumEvents: Int, maximumBodyBytes: Int) throws(SQLiteError) -> (rows: [QueuedRow], closed: Bool) {
+        defer { next.clearBindings() }
+        try next.bind(cursor, at: 1)
+        try next.bind(maximumEvents, at: 2)
+        var rows: [QueuedRow] = []
+        var bodyBytes = BatchBody.framingBytes
+        while try next.step() {
+            let kind = EventKind(rawValue: Int(next.int64(at: 1))) ?? .track
+            if kind != .track {
+                if rows.isEmpty { rows.append(row(kind: kind)) }
+                return (rows, true)
+            }
+            let length = next.bytes(at: 4)?.count ?? 0
+            let added = length + (rows.isEmpty ? 0 : 1)
+            if !rows.isEmpty && bodyBytes + added > maximumBodyBytes { return (rows, true) }
+            bodyBytes += added
+            rows.append(row(kind: kind))
+        }
+        return (rows, rows.count >= maximumEvents)
+    }
+
+    private func row(kind: EventKind) -> QueuedRow {
+        QueuedRow(
+            seq: next.int64(at: 0), kind: kind, eventID: next.text(at: 2) ?? "", userID: next.text(at: 3),
+            body: next.bytes(at: 4) ?? [], receivedAt: next.int64(at: 5))
+    }
+
+    func close() {
+        try? connection.close()
+    }
+}
+
+/// The `/v1/batch` body, assembled from the stored JSON without re-encoding it.
+enum BatchBody {
+    /// `{"events":[` and `]}`.
+    static let framingBytes = 13
+
+    static func assemble(_ rows: ArraySlice<QueuedRow>) -> [UInt8] {
+        var body = [UInt8]()
+        body.reserveCapacity(rows.reduce(framingBytes) { $0 + $1.body.count + 1 })
+        body.append(contentsOf: #"{"events":["#.utf8)
+        for (index, row) in rows.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: row.body)
+        }
+        body.append(contentsOf: "]}".utf8)
+        return body
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SystemdSupport
+
+/// Talks to systemd while the daemon runs (SPEC §8): `READY=1` once started, `STATUS=` with the
+/// queue and upstream state (on change, at most once a second), `WATCHDOG=1` only while ingest
+/// and delivery both make progress, `STOPPING=1` on shutdown. It also refreshes the gauges.
+///
+/// Liveness is judged from heartbeats: the outbox writer's thread, the drainer's loop and an
+/// event loop of the socket server must each have turned since the last check. Backing off or
+/// paused still turns; a wedged thread does not, so systemd restarts the daemon.
+struct SystemdService: Service {
+    let notifier = SystemdNotifier()
+    let watchdog: WatchdogConfiguration?
+    let writer: OutboxWriter
+    let drainer: Drainer
+    let eventLoop: any EventLoop
+    let metrics: RelayMetrics
+    let logger: Logger
+
+    func run() async throws {
+        notify([.ready, .status(statusLine())])
+        logger.info("ready", metadata: ["systemd.watchdog": "\(watchdog.map { "\($0.interval)" } ?? "off")"])
+        let tick: Duration = min(.seconds(1), watchdog?.pingInterval ?? .seconds(1))
+        var lastStatus = ""
+        var lastStatusAt = ContinuousClock.now - .seconds(2)
+        var lastWriterBeat = writer.heartbeatValue
+        var lastDrainerBeat = drainer.current.heartbeat
+        var lastPing = ContinuousClock.now
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: tick)
+            let status = statusLine()
+            if status != lastStatus && ContinuousClock.now - lastStatusAt >= .seconds(1) {
+                notify([.status(status)])
+                lastStatus = status
+                lastStatusAt = .now
+            }
+            updateGauges()
+            guard let watchdog else { continue }
+            let writerBeat = writer.heartbeatValue
+            let drainerBeat = drainer.current.heartbeat
+            let loopAlive = await eventLoopResponds()
+            let alive = writerBeat != lastWriterBeat && drainerBeat != lastDrainerBeat && loopAlive
+            lastWriterBeat = writerBeat
+            lastDrainerBeat = drainerBeat
+            if alive && ContinuousClock.now - lastPing >= watchdog.pingInterval - tick {
+                notify([.watchdog])
+                lastPing = .now
+            } else if !alive {
+                logger.warning("not pinging the watchdog: a part of the relay stopped turning", metadata: [
+                    "watchdog.writer": "\(writerBeat != lastWriterBeat || true)", "watchdog.event_loop": "\(loopAlive)",
+                ])
+            }
+        }
+        notify([.stopping, .status("stopping: acking what was read, finishing in-flight requests")])
+    }
+
+    private func eventLoopResponds() async -> Bool {
+        let probe = eventLoop.submit { true }
+        let timeout = eventLoop.scheduleTask(in: .seconds(1)) {}
+        defer { timeout.cancel() }
+        return (try? await probe.get()) ?? false
+    }
+
+    private func statusLine() -> String {
+        let snapshot = writer.snapshot
+        let drain = drainer.current
+        return "queued \(snapshot.queuedEvents) events (\(snapshot.storedBytes) bytes); upstream \(drain.state.summary); \(drain.inFlight) in flight"
+    }
+
+    private func updateGauges() {
+        let snapshot = writer.snapshot
+        metrics.queueDepth.record(snapshot.queuedEvents)
+        metrics.queueBytes.record(snapshot.storedBytes)
+        let age = snapshot.oldestReceivedAt.map { max(0, Date().timeIntervalSince1970 - Double($0) / 1000) } ?? 0
+        metrics.oldestEventAgeSeconds.record(age)
+    }
+
+    private func notify(_ states: [SystemdNotifier.State]) {
+        do {
+            try notifier.send(states)
+        } catch {
+            logger.warning("sd_notify failed", metadata: ["systemd.error": "\(error)"])
+        }
+    }
+}
