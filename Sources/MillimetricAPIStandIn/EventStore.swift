@@ -7,7 +7,7 @@ import NIOCore
 /// compacted away once holes are the majority, so memory follows what is stored, not what was.
 struct EventStore: Sendable {
     private var records: [StoredRecord?] = []
-    private var indexByEventID: [String: Int] = [:]
+    private var storedEventIDs: Set<String> = []
     private var holes = 0
 
     /// How many track events are stored.
@@ -16,8 +16,7 @@ struct EventStore: Sendable {
     /// Stores a track event. Returns false, storing nothing, if its `event_id` is already stored.
     mutating func insertEvent(eventID: String?, userID: String?, line: [UInt8]) -> Bool {
         if let eventID {
-            guard self.indexByEventID[eventID] == nil else { return false }
-            self.indexByEventID[eventID] = self.records.count
+            guard self.storedEventIDs.insert(eventID).inserted else { return false }
         }
         self.records.append(StoredRecord(kind: .event, eventID: eventID, userID: userID, line: line))
         self.eventCount += 1
@@ -38,7 +37,7 @@ struct EventStore: Sendable {
         for index in self.records.indices {
             guard let record = self.records[index], record.userID == userID, record.kind != .forget else { continue }
             if let eventID = record.eventID {
-                self.indexByEventID[eventID] = nil
+                self.storedEventIDs.remove(eventID)
             }
             if record.kind == .event {
                 self.eventCount -= 1
@@ -48,7 +47,8 @@ struct EventStore: Sendable {
         }
         self.holes += deleted
         if self.holes > 1_024, self.holes * 2 > self.records.count {
-            self.compact()
+            self.records = self.records.filter { $0 != nil }
+            self.holes = 0
         }
         return deleted
     }
@@ -64,16 +64,5 @@ struct EventStore: Sendable {
     /// Total bytes of the stored lines, to size the dump's buffer up front.
     var byteCount: Int {
         self.records.reduce(0) { $0 + ($1.map { $0.line.count + 1 } ?? 0) }
-    }
-
-    private mutating func compact() {
-        self.records = self.records.filter { $0 != nil }
-        self.indexByEventID.removeAll(keepingCapacity: true)
-        for (index, record) in self.records.enumerated() {
-            if let eventID = record?.eventID {
-                self.indexByEventID[eventID] = index
-            }
-        }
-        self.holes = 0
     }
 }

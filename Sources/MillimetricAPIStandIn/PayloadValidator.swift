@@ -39,14 +39,14 @@ struct PayloadValidator {
         validated.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {
             let line = ranges.map { Self.line(raw[$0[index]]) } ?? Self.reserialized(event)
-            validated.append(try self.event(event, line: line, label: "events[\(index)]"))
+            validated.append(try self.event(event, line: line, index: index))
         }
         return validated
     }
 
     /// Validates a `/v1/track` body, which is one event.
     func track(_ body: [String: Any], raw: [UInt8]) throws(APIError) -> ValidatedEvent {
-        try self.event(body, line: Self.line(raw[RawJSONScanner.trimmedRange(of: raw)]), label: "")
+        try self.event(body, line: Self.line(raw[RawJSONScanner.trimmedRange(of: raw)]), index: nil)
     }
 
     /// Validates a `/v1/identify` body and returns its `user_id`.
@@ -67,11 +67,17 @@ struct PayloadValidator {
         try Self.requiredString(body, "user_id")
     }
 
-    private func event(_ value: Any, line: [UInt8], label: String) throws(APIError) -> ValidatedEvent {
-        func field(_ name: String) -> String { label.isEmpty ? name : "\(label).\(name)" }
+    /// Validates one event: the body of a track request (`index` nil), or `events[index]`.
+    /// Fields are checked in a fixed order, so an event with several faults always gets the
+    /// same message.
+    private func event(_ value: Any, line: [UInt8], index: Int?) throws(APIError) -> ValidatedEvent {
+        // Messages are built only when needed: building a label for each of 500 events is
+        // measurable.
+        var objectLabel: String { index.map { "events[\($0)]" } ?? "body" }
+        func field(_ name: String) -> String { index.map { "events[\($0)].\(name)" } ?? name }
 
         guard let event = value as? [String: Any] else {
-            throw .invalidPayload("\(label.isEmpty ? "body" : label): must be a JSON object")
+            throw .invalidPayload("\(objectLabel): must be a JSON object")
         }
         guard let name = event["event"], !JSONInput.isNull(name) else {
             throw .invalidPayload("\(field("event")): required")
@@ -102,7 +108,7 @@ struct PayloadValidator {
             try Self.checkSize(of: properties, rawCount: line.count, field: field("properties"))
         }
         if let marker = self.rejectMarker, Self.contains(line, marker) {
-            throw .invalidPayload("\(label.isEmpty ? "body" : label): rejected (contains reject_event_marker)")
+            throw .invalidPayload("\(objectLabel): rejected (contains reject_event_marker)")
         }
         return ValidatedEvent(eventID: eventID, userID: event["user_id"] as? String, line: line)
     }
