@@ -14,7 +14,8 @@ struct FaultState: Sendable, Equatable {
     var forceStatus: Int?
     /// Apply `forceStatus` to only this many more requests, then clear both.
     var forceCount: Int?
-    /// A `Retry-After` header value sent with forced answers.
+    /// A `Retry-After` header value sent with forced answers (set as a string, or as an integer
+    /// number of seconds).
     var retryAfter: String?
     /// Events whose raw JSON contains this are refused with 400 `invalid_payload`.
     var rejectEventMarker: String?
@@ -73,7 +74,13 @@ struct FaultState: Sendable, Equatable {
                     next.forceCount = count
                 }
             case "retry_after":
-                next.retryAfter = try Self.optionalString(value, key, headerSafe: true)
+                // A number of seconds is taken as given; any other header value (an HTTP date,
+                // or something malformed on purpose) as a string.
+                if let seconds = JSONInput.int(value), seconds >= 0 {
+                    next.retryAfter = String(seconds)
+                } else {
+                    next.retryAfter = try Self.optionalString(value, key, headerSafe: true)
+                }
             case "reject_event_marker":
                 let marker = try Self.optionalString(value, key, headerSafe: false)
                 if marker == "" { throw Self.invalid("reject_event_marker: must not be empty") }

@@ -15,9 +15,27 @@ struct StandInCommand: ParsableCommand {
         commandName: "millimetric-api-standin",
         abstract: "A local stand-in for the Millimetric API, for development and tests.",
         discussion: """
-            API: POST /v1/track, /v1/batch, /v1/identify, /v1/forget with 'Authorization: Bearer <key>'.
-            Admin (no key): POST /_admin/faults, GET /_admin/stats, GET /_admin/log,
-            GET /_admin/events, POST /_admin/reset. Listens on loopback only.
+            API: POST /v1/track, /v1/batch ({"events":[...]}, 1-500 events),
+            /v1/identify and /v1/forget, with a JSON body and the header
+            'Authorization: Bearer <key>'. Keys must match (pk|sk|rk)_*_*_*;
+            pk_ and rk_ keys get 403. Bodies over 262,144 bytes get 413. One
+            invalid event refuses its whole batch (400 naming events[i].field).
+            Events are stored once per event_id.
+
+            Admin endpoints (no key; never faulted, never logged):
+              POST /_admin/faults   change faults; absent fields keep their
+                                    value. Fields: down, drop_connections,
+                                    latency_ms, force_status, force_count,
+                                    retry_after, reject_event_marker,
+                                    rate_limits. GET shows them.
+              GET  /_admin/stats    counters by path and status, events,
+                                    duplicates, identifies, forgets.
+              GET  /_admin/log      NDJSON, one line per answered /v1 request.
+              GET  /_admin/events   NDJSON of the stored events as received.
+              POST /_admin/reset    clear everything; faults return to the
+                                    command-line settings.
+
+            The first line on stdout is 'listening on HOST:PORT'.
             """
     )
 
