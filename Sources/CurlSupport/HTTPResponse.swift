@@ -1,0 +1,54 @@
+/// The final answer to one request made by `CurlHTTPClient`.
+///
+/// Only what the relay acts on is kept: the status, the few response headers that drive
+/// delivery decisions, and the start of the body (error bodies are small JSON objects; a huge
+/// body is cut at `CurlHTTPClient.Configuration.maxResponseBodyBytes` so that a misbehaving
+/// upstream cannot make the relay buffer without bound).
+public struct HTTPResponse: Sendable, Hashable {
+    /// The response headers the relay uses. Names were matched case-insensitively; values
+    /// are trimmed of surrounding whitespace. When a header came more than once, the last
+    /// value wins.
+    public struct Headers: Sendable, Hashable {
+        /// `Retry-After`, unparsed (delta-seconds or an HTTP-date).
+        public var retryAfter: String?
+        /// `Content-Type`.
+        public var contentType: String?
+
+        /// Creates a header set.
+        public init(retryAfter: String? = nil, contentType: String? = nil) {
+            self.retryAfter = retryAfter
+            self.contentType = contentType
+        }
+    }
+
+    /// The HTTP status code of the final response, e.g. 202.
+    public var status: Int
+    /// The response headers that matter.
+    public var headers: Headers
+    /// The response body, at most `maxResponseBodyBytes` long.
+    public var body: [UInt8]
+    /// Whether the body was longer than what `body` holds.
+    public var bodyTruncated: Bool
+    /// Whether the request went over a connection that an earlier request had opened
+    /// (keep-alive), rather than a new one.
+    public var reusedConnection: Bool
+    /// How long the transfer took, from start to the last byte.
+    public var duration: Duration
+
+    /// Creates a response; tests and fakes use this.
+    public init(
+        status: Int,
+        headers: Headers = Headers(),
+        body: [UInt8] = [],
+        bodyTruncated: Bool = false,
+        reusedConnection: Bool = false,
+        duration: Duration = .zero
+    ) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.bodyTruncated = bodyTruncated
+        self.reusedConnection = reusedConnection
+        self.duration = duration
+    }
+}
