@@ -6,8 +6,9 @@ extension CurlHTTPClient {
         public var userAgent: String
         /// How long to wait for TCP and TLS to be established (`CURLOPT_CONNECTTIMEOUT_MS`).
         public var connectTimeout: Duration
-        /// How long a whole request may take, connect included (`CURLOPT_TIMEOUT_MS`). Keep it
-        /// below the daemon's stop timeout plus the time an upload of a full batch needs.
+        /// How long a whole request may take, connect included (`CURLOPT_TIMEOUT_MS`); it must
+        /// leave room to upload a full 256 KB batch on a slow link. Shutdown does not wait for it:
+        /// it uses `CurlHTTPClient.abortHandle`.
         public var totalTimeout: Duration
         /// A PEM bundle of CA certificates to trust instead of the system's
         /// (`CURLOPT_CAINFO`); nil uses libcurl's default bundle.

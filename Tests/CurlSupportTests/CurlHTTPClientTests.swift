@@ -192,6 +192,32 @@ struct CurlHTTPClientTests {
         #expect(server.requests.count == 1)
     }
 
+    @Test func tlsHandshakeWithAPlainHTTPServerIsATLSError() throws {
+        let server = try TestHTTPServer { _ in .respond(status: 400) }
+        defer { server.stop() }
+        let client = try CurlHTTPClient(configuration: Self.configuration())
+
+        let error = try #require(throws: CurlError.self) {
+            try client.post(url: "https://127.0.0.1:\(server.port)/v1/batch", headers: Self.headers, body: [])
+        }
+
+        #expect(error.kind == .tls)
+    }
+
+    @Test func unreadableCAFileIsATLSError() throws {
+        let server = try TestHTTPServer { _ in .respond(status: 400) }
+        defer { server.stop() }
+        var configuration = Self.configuration()
+        configuration.caFile = "/nonexistent/millimetric-relay-test-ca.pem"
+        let client = try CurlHTTPClient(configuration: configuration)
+
+        let error = try #require(throws: CurlError.self) {
+            try client.post(url: "https://127.0.0.1:\(server.port)/v1/batch", headers: Self.headers, body: [])
+        }
+
+        #expect(error.kind == .tls)
+    }
+
     @Test func abortFromAnotherThreadEndsAHangingTransferQuickly() throws {
         let server = try TestHTTPServer { _ in .hang }
         defer { server.stop() }

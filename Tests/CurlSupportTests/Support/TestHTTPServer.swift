@@ -42,6 +42,7 @@ final class TestHTTPServer: Sendable {
         var acceptedConnections = 0
         var requests: [Request] = []
         var openConnections: Set<Int32> = []
+        var listening = true
         var stopped = false
     }
 
@@ -85,16 +86,21 @@ final class TestHTTPServer: Sendable {
     var requests: [Request] { state.withLock { $0.requests } }
 
     /// Stops accepting and wakes every connection thread. Safe to call more than once.
+    ///
+    /// Every `shutdown` happens under the lock, and the threads leave the state under the same
+    /// lock before they close their descriptors, so a descriptor number is never shut down after
+    /// it was closed and perhaps reused by another test's socket.
     func stop() {
-        let connections = state.withLock { state -> Set<Int32> in
-            let wasStopped = state.stopped
+        state.withLock { state in
+            guard !state.stopped else { return }
             state.stopped = true
-            return wasStopped ? [] : state.openConnections
-        }
-        // shutdown (not close) wakes threads blocked in accept/recv; each closes its own fd.
-        shutdown(listenFD, Int32(SHUT_RDWR))
-        for fd in connections {
-            shutdown(fd, Int32(SHUT_RDWR))
+            // shutdown (not close) wakes threads blocked in accept/recv; each closes its own fd.
+            if state.listening {
+                shutdown(listenFD, Int32(SHUT_RDWR))
+            }
+            for fd in state.openConnections {
+                shutdown(fd, Int32(SHUT_RDWR))
+            }
         }
     }
 
@@ -103,7 +109,10 @@ final class TestHTTPServer: Sendable {
     }
 
     private func acceptLoop() {
-        defer { close(listenFD) }
+        defer {
+            state.withLock { $0.listening = false }
+            close(listenFD)
+        }
         while true {
             let fd = accept(listenFD, nil, nil)
             if fd < 0 {
@@ -166,6 +175,11 @@ final class TestHTTPServer: Sendable {
                 break
             }
             guard receive(fd, &buffer) else { return nil }
+            if buffer.first == 0x16 {
+                // A TLS handshake record: answer in plain HTTP, as a plain server would, and hang up.
+                _ = write(fd, Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
+                return nil
+            }
         }
         guard let headEnd else { return nil }
         let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
