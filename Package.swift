@@ -80,7 +80,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MillimetricRelay"
+                "MillimetricRelay",
+                "SQLiteSupport",
             ]
         ),
     ],

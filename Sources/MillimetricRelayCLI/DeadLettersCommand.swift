@@ -1,15 +1,82 @@
 import ArgumentParser
+import Foundation
 import MillimetricRelay
 
-/// `dead-letters`: events the API refused for good.
+/// `dead-letters list|retry|purge`: events the API refused for good (SPEC §2, §6).
 struct DeadLettersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dead-letters",
         abstract: "List, retry or purge events the API refused for good.",
-        subcommands: [])
+        subcommands: [List.self, Retry.self, Purge.self])
 
-    func run() throws {
-        printError("millimetric-relay dead-letters: not available yet")
-        throw ExitCode(RelayExitCode.usage.rawValue)
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the dead letters with the API's answer.")
+
+        @OptionGroup var options: ConfigurationOptions
+        @Flag(help: "Print NDJSON for machines.") var json = false
+
+        func run() throws {
+            let configuration = try options.resolve()
+            let letters = try withStore(configuration) { store throws(OutboxError) in try store.list() }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                for letter in letters { print(String(decoding: try encoder.encode(letter), as: UTF8.self)) }
+                return
+            }
+            if letters.isEmpty { print("no dead letters") }
+            for letter in letters {
+                print("#\(letter.id) \(letter.kind) event_id=\(letter.eventID) failed \(ISO8601DateFormatter().string(from: letter.failedAt)) HTTP \(letter.httpStatus)")
+                print("  answer: \(letter.response)")
+                print("  event:  \(letter.body)")
+            }
+        }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Queue dead letters for delivery again.")
+
+        @OptionGroup var options: ConfigurationOptions
+        @Flag(help: "Retry every dead letter.") var all = false
+        @Argument(help: "Ids from `dead-letters list`.") var ids: [Int64] = []
+
+        func validate() throws {
+            if all == !ids.isEmpty { throw ValidationError("give dead letter ids, or --all") }
+        }
+
+        func run() throws {
+            let configuration = try options.resolve()
+            let count = try withStore(configuration) { store throws(OutboxError) in try store.retry(ids: all ? nil : ids) }
+            print("queued \(count) dead letter(s) for delivery again")
+        }
+    }
+
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete dead letters for good.")
+
+        @OptionGroup var options: ConfigurationOptions
+        @Flag(help: "Purge every dead letter.") var all = false
+        @Argument(help: "Ids from `dead-letters list`.") var ids: [Int64] = []
+
+        func validate() throws {
+            if all == !ids.isEmpty { throw ValidationError("give dead letter ids, or --all") }
+        }
+
+        func run() throws {
+            let configuration = try options.resolve()
+            let count = try withStore(configuration) { store throws(OutboxError) in try store.purge(ids: all ? nil : ids) }
+            print("purged \(count) dead letter(s)")
+        }
+    }
+}
+
+private func withStore<T>(_ configuration: RelayConfiguration, _ body: (DeadLetterStore) throws(OutboxError) -> T) throws -> T {
+    do {
+        return try body(DeadLetterStore(databasePath: configuration.databasePath))
+    } catch {
+        printError("millimetric-relay dead-letters: \(error)")
+        throw ExitCode(error.isConfigurationProblem ? RelayExitCode.configuration.rawValue : RelayExitCode.unavailable.rawValue)
     }
 }

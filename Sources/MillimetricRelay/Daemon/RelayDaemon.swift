@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SystemdSupport
+import UnixSignals
 
 /// The `run` command: opens the outbox, serves the socket, drains to the API, talks to systemd,
 /// and stops cleanly on SIGTERM/SIGINT (SPEC §8).
@@ -26,6 +27,15 @@ public struct RelayDaemon: Sendable {
     /// Runs until SIGTERM/SIGINT. Throws ``RelayExit`` for the documented failures.
     public func run(logger: Logger) async throws {
         let configuration = self.configuration
+        // Trap SIGTERM/SIGINT from the first moment: the socket accepts (and acks) before the
+        // service group installs its own handlers, and a stop in that window must still be a
+        // graceful one, not death by signal.
+        let earlySignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let earlyStop = Task<Bool, Never> {
+            for await _ in earlySignals { return true }
+            return false
+        }
+        defer { earlyStop.cancel() }
         guard let lock = try StateDirectoryLock.acquire(stateDirectory: configuration.stateDirectory, path: configuration.lockPath) else {
             throw RelayExit(.alreadyRunning, "another millimetric-relay holds the state directory \(configuration.stateDirectory) (lock \(configuration.lockPath)); stop it first or choose another state_dir")
         }
@@ -116,8 +126,15 @@ public struct RelayDaemon: Sendable {
                 services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        let forwardEarlyStop = Task {
+            if await earlyStop.value { await serviceGroup.triggerGracefulShutdown() }
+        }
+        defer { forwardEarlyStop.cancel() }
         try await serviceGroup.run()
         withExtendedLifetime(lock) {}
-        logger.info("stopped")
+        let final = writer.snapshot
+        logger.info("stopped", metadata: [
+            "outbox.commits": "\(final.commits)", "outbox.inserted": "\(final.insertedRows)", "outbox.events": "\(final.queuedEvents)",
+        ])
     }
 }

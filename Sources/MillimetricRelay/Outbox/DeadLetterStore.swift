@@ -1,0 +1,101 @@
+import Foundation
+import SQLiteSupport
+
+/// The `dead-letters` command's view of the outbox: events the API refused for good.
+///
+/// It opens its own short-lived connection, so it works whether or not the daemon runs; SQLite's
+/// locking (with a busy timeout) serialises its brief writes with the daemon's. A retried
+/// letter goes back into the queue with a new sequence number, behind everything queued, and the
+/// drainer picks it up within a second.
+public struct DeadLetterStore {
+    public struct Letter: Sendable, Codable, Equatable {
+        public var id: Int64
+        public var kind: String
+        public var eventID: String
+        public var userID: String?
+        public var failedAt: Date
+        public var httpStatus: Int
+        public var response: String
+        public var body: String
+    }
+
+    let databasePath: String
+
+    public init(databasePath: String) {
+        self.databasePath = databasePath
+    }
+
+    private func open(readOnly: Bool) throws(OutboxError) -> SQLiteConnection {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw .sqlite(SQLiteError(extendedCode: 14, message: "no outbox at \(databasePath)", operation: "open"))
+        }
+        do {
+            let connection = try SQLiteConnection(path: databasePath, mode: readOnly ? .readOnly : .readWrite)
+            try connection.setBusyTimeout(milliseconds: 10_000)
+            guard try connection.scalarInt64("PRAGMA application_id") == OutboxSchema.applicationID else {
+                try? connection.close()
+                throw OutboxError.corruptOrForeign(path: databasePath, detail: "it is not a millimetric-relay outbox")
+            }
+            if !readOnly { try connection.execute("PRAGMA secure_delete = ON") }
+            return connection
+        } catch let error as OutboxError {
+            throw error
+        } catch let error as SQLiteError {
+            throw error.isCorruptOrForeign ? .corruptOrForeign(path: databasePath, detail: error.message) : .sqlite(error)
+        } catch {
+            throw .closed
+        }
+    }
+
+    /// Every dead letter, oldest first.
+    public func list() throws(OutboxError) -> [Letter] {
+        let connection = try open(readOnly: true)
+        defer { try? connection.close() }
+        do {
+            let statement = try connection.prepare(
+                "SELECT id, kind, event_id, user_id, failed_at, http_status, response, body FROM dead_letters ORDER BY id")
+            var letters: [Letter] = []
+            while try statement.step() {
+                letters.append(Letter(
+                    id: statement.int64(at: 0), kind: EventKind(rawValue: Int(statement.int64(at: 1)))?.description ?? "?",
+                    eventID: statement.text(at: 2) ?? "", userID: statement.text(at: 3),
+                    failedAt: Date(timeIntervalSince1970: Double(statement.int64(at: 4)) / 1000), httpStatus: Int(statement.int64(at: 5)),
+                    response: statement.text(at: 6) ?? "", body: statement.text(at: 7) ?? ""))
+            }
+            return letters
+        } catch {
+            throw .sqlite(error)
+        }
+    }
+
+    /// Puts letters back into the queue (all when `ids` is nil); returns how many.
+    public func retry(ids: [Int64]?) throws(OutboxError) -> Int {
+        try change(ids: ids, sql: """
+            INSERT INTO events(kind, event_id, user_id, body, bytes, received_at)
+            SELECT kind, event_id, user_id, body, bytes, received_at FROM dead_letters WHERE %@ ORDER BY id;
+            DELETE FROM dead_letters WHERE %@;
+            """)
+    }
+
+    /// Deletes letters for good (all when `ids` is nil); returns how many.
+    public func purge(ids: [Int64]?) throws(OutboxError) -> Int {
+        try change(ids: ids, sql: "DELETE FROM dead_letters WHERE %@;")
+    }
+
+    private func change(ids: [Int64]?, sql: String) throws(OutboxError) -> Int {
+        let connection = try open(readOnly: false)
+        defer { try? connection.close() }
+        let condition = ids.map { "id IN (\($0.map(String.init).joined(separator: ",")))" } ?? "1"
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+            let count = try connection.scalarInt64("SELECT count(*) FROM dead_letters WHERE \(condition)") ?? 0
+            try connection.execute(sql.replacingOccurrences(of: "%@", with: condition))
+            try connection.execute("COMMIT")
+            _ = try? connection.scalarInt64("PRAGMA wal_checkpoint(TRUNCATE)")
+            return Int(count)
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw .sqlite(error)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import SQLiteSupport
+import Synchronization
+import Testing
+
+@testable import MillimetricRelay
+
+/// SPEC §6 with the real daemon and the API stand-in.
+@Suite struct DeliveryTests {
+    static func events(_ prefix: String, _ count: Int, user: (Int) -> String = { "u\($0 % 7)" }) -> [String] {
+        (0..<count).map { #"{"event":"page","event_id":"\#(prefix)-\#($0)","user_id":"\#(user($0))","properties":{"n":\#($0)}}"# }
+    }
+
+    static func okIDs(_ acks: [String]) -> [String] {
+        acks.compactMap { ack in
+            guard ack.hasPrefix(#"{"ok":true"#) else { return nil }
+            return (try? JSONSerialization.jsonObject(with: Data(ack.utf8)) as? [String: Any])?["event_id"] as? String
+        }
+    }
+
+    static func receivedIDs(_ api: StandInProcess) throws -> Set<String> {
+        Set(try api.events().compactMap { $0["event_id"] as? String })
+    }
+
+    @Test func tenThousandEventsArriveExactlyOnceWithoutA429() throws {
+        let api = try StandInProcess()
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        var acked: [String] = []
+        for part in 0..<4 {
+            acked += Self.okIDs(try relay.send(Self.events("ten\(part)", 2_500)))
+        }
+        #expect(acked.count == 10_000)
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10_000 })
+        let stats = try api.stats()
+        #expect(stats["duplicates"] as? Int == 0)
+        #expect((stats["by_status"] as? [String: Int])?["429"] == nil)
+        #expect(try Self.receivedIDs(api) == Set(acked))
+        #expect(try RelayProcess.eventually { (try relay.status()["queued_events"] as? Int) == 0 })
+        #expect(try relay.status()["delivered_total"] as? Int == 10_000)
+    }
+
+    @Test func anOutageOfTenSecondsLosesNothing() throws {
+        let api = try StandInProcess()
+        _ = try api.setFaults(["down": true])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        let acked = Self.okIDs(try relay.send(Self.events("down", 1_000)))
+        #expect(acked.count == 1_000)
+        Thread.sleep(forTimeInterval: 10)
+        let status = try relay.status()
+        #expect(status["queued_events"] as? Int == 1_000)
+        #expect(status["upstream_state"] as? String == "backing_off")
+        #expect((status["last_error"] as? String)?.contains("503") == true)
+        _ = try api.setFaults(["down": false])
+        #expect(try RelayProcess.eventually(timeout: .seconds(45)) { (try api.stats()["events"] as? Int) == 1_000 })
+        #expect(try Self.receivedIDs(api) == Set(acked))
+    }
+
+    @Test func a429WithRetryAfterTwoIsNotRetriedBeforeTwoSeconds() throws {
+        let api = try StandInProcess()
+        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "2"])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        _ = try relay.send(Self.events("ra", 10))
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
+        let log = try api.log()
+        try #require(log.count >= 2)
+        #expect(log[0]["status"] as? Int == 429)
+        let refusedAt = try #require(log[0]["at_ms"] as? Int)
+        let retriedAt = try #require(log[1]["received_ms"] as? Int)
+        #expect(retriedAt - refusedAt >= 2_000, "retried after \(retriedAt - refusedAt) ms")
+    }
+
+    @Test func oneRefusedEventAmong300IsDeadLetteredAndTheOthersArrive() throws {
+        let api = try StandInProcess()
+        _ = try api.setFaults(["reject_event_marker": "poison-pill"])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        var lines = Self.events("dl", 300)
+        lines[137] = #"{"event":"page","event_id":"dl-137","properties":{"x":"poison-pill"}}"#
+        let acked = Self.okIDs(try relay.send(lines))
+        #expect(acked.count == 300)
+        #expect(try RelayProcess.eventually { (try relay.status()["dead_letters"] as? Int) == 1 })
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 299 })
+        #expect(try Self.receivedIDs(api) == Set(acked).subtracting(["dl-137"]))
+        let (code, listing) = try relay.runCLI(["dead-letters", "list", "--json", "--state-dir", relay.stateDirectory])
+        #expect(code == 0)
+        let letter = try #require(try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [String: Any])
+        #expect(letter["event_id"] as? String == "dl-137")
+        #expect(letter["http_status"] as? Int == 400)
+        #expect((letter["response"] as? String)?.contains("invalid_payload") == true)
+        #expect(try RelayProcess.eventually { (try relay.status()["queued_events"] as? Int) == 0 })
+
+        // Retried after the API stops refusing it, it arrives; purge empties the table.
+        _ = try api.setFaults(["reject_event_marker": NSNull()])
+        #expect(try relay.runCLI(["dead-letters", "retry", "--all", "--state-dir", relay.stateDirectory]).0 == 0)
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 300 })
+        #expect(try relay.runCLI(["dead-letters", "purge", "--all", "--state-dir", relay.stateDirectory]).0 == 0)
+        #expect(try relay.status()["dead_letters"] as? Int == 0)
+    }
+
+    @Test func a401PausesDeliveryDropsNothingAndAValidKeyDeliversEverything() throws {
+        let goodKey = "sk_test_good_0001"
+        let api = try StandInProcess(arguments: ["--keys", goodKey])
+        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        try "sk_test_revoked_0002\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: keyFile) }
+        let relay = try RelayProcess(host: api.baseURL, key: nil, arguments: ["--key-file", keyFile])
+        defer { relay.terminate() }
+        let acked = Self.okIDs(try relay.send(Self.events("auth", 50)))
+        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
+        let status = try relay.status()
+        #expect((status["upstream_reason"] as? String)?.contains("401") == true)
+        #expect(status["queued_events"] as? Int == 50)
+        #expect(status["dead_letters"] as? Int == 0)
+        #expect(try api.stats()["events"] as? Int == 0)
+
+        // A restart with the valid key delivers everything.
+        try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        #expect(relay.terminate() == 0)
+        try relay.start()
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 50 })
+        #expect(try Self.receivedIDs(api) == Set(acked))
+    }
+
+    @Test func sighupReloadsTheKeyAndResumesAPausedDeliveryAtOnce() throws {
+        let goodKey = "sk_test_good_0003"
+        let api = try StandInProcess(arguments: ["--keys", goodKey])
+        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        try "sk_test_revoked_0004".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: keyFile) }
+        let relay = try RelayProcess(host: api.baseURL, key: nil, arguments: ["--key-file", keyFile])
+        defer { relay.terminate() }
+        _ = try relay.send(Self.events("hup", 20))
+        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
+        try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        relay.signal(SIGHUP)
+        // Well within the one-minute pause retry.
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try api.stats()["events"] as? Int) == 20 })
+        #expect(!relay.allOutput.contains("sk_test_good_0003"))
+    }
+
+    @Test func kill9ThreeTimesDuringDeliveryLosesNoAckedEvent() throws {
+        let api = try StandInProcess(arguments: ["--no-rate-limits"])
+        _ = try api.setFaults(["latency_ms": 150])
+        let relay = try RelayProcess(host: api.baseURL, environment: ["MILLIMETRIC_RELAY_MAX_IN_FLIGHT": "2"])
+        var acked: [String] = []
+        for round in 0..<3 {
+            acked += Self.okIDs(try relay.send(Self.events("crash\(round)", 4_000)))
+            Thread.sleep(forTimeInterval: 0.4 + Double(round) * 0.2)
+            relay.kill9()
+            try relay.start()
+        }
+        defer { relay.terminate() }
+        #expect(acked.count == 12_000)
+        #expect(try RelayProcess.eventually(timeout: .seconds(60)) { (try api.stats()["events"] as? Int) == 12_000 })
+        let received = try Self.receivedIDs(api)
+        #expect(received == Set(acked))
+        // Duplicates can only be resends of the same event_id: the stand-in counts them by id.
+        let duplicates = try api.stats()["duplicates"] as? Int ?? 0
+        let requests = try api.log().compactMap { $0["event_ids"] as? [String] }.flatMap { $0 }
+        #expect(requests.count == 12_000 + duplicates)
+        #expect(Set(requests) == Set(acked))
+    }
+}
