@@ -13,6 +13,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
+        // A peer that hangs up must be an error return, never a signal that kills the daemon.
+        signal(SIGPIPE, SIG_IGN)
         let configuration = try options.resolve()
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         LoggingSystem.bootstrap { label in

@@ -310,7 +310,9 @@ final class Drainer: Sendable {
             settle(Settlement(delivered: [unit.seqRange]))
         case .rateLimited(let retryAfter, let reason):
             if unit.usesTrackClassLimit { loop.trackBucket.drain(now: now) } else { loop.batchBucket.drain(now: now) }
-            var delay = retryAfter ?? loop.backoff.nextDelay(using: &loop.rng)
+            // At least Retry-After, as the API asks; capped at an hour so a garbled header
+            // cannot stall delivery for days.
+            var delay = min(retryAfter ?? loop.backoff.nextDelay(using: &loop.rng), .seconds(3600))
             // Jitter on top of Retry-After, so relays sharing a key do not come back in step.
             delay += .milliseconds(Int64.random(in: 0...250, using: &loop.rng))
             backOff(delay, reason: reason, unit: unit, loop: &loop)
