@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -38,6 +40,14 @@ public struct RelayDaemon: Sendable {
         defer { earlyStop.cancel() }
         guard let lock = try StateDirectoryLock.acquire(stateDirectory: configuration.stateDirectory, path: configuration.lockPath) else {
             throw RelayExit(.alreadyRunning, "another millimetric-relay holds the state directory \(configuration.stateDirectory) (lock \(configuration.lockPath)); stop it first or choose another state_dir")
+        }
+        // Metrics go to Prometheus only when a listener is configured; the factory must be in
+        // place before the first metric is created.
+        var metricsServer: MetricsServer?
+        if let listen = configuration.metricsListen, let (host, port) = ValueParsing.hostPort(listen) {
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            metricsServer = MetricsServer(registry: registry, host: host, port: port, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         }
         let metrics = RelayMetrics()
         let commits = CommitListener()
@@ -117,10 +127,12 @@ public struct RelayDaemon: Sendable {
             watchdog: watchdog, writer: writer, drainer: drainer, eventLoop: group.next(), metrics: metrics, logger: logger)
         // Start order is dependency order; graceful shutdown runs in reverse: systemd hears
         // STOPPING first, ingest stops reading and acks, the drainer settles, the outbox closes.
-        let services: [any Service] = [
+        var services: [any Service] = [
             OutboxService(writer: writer), DrainerService(drainer: drainer), ingest,
-            ReloadService(daemon: self, drainer: drainer, logger: logger), systemd,
+            ReloadService(daemon: self, drainer: drainer, logger: logger),
         ]
+        if let metricsServer { services.append(metricsServer) }
+        services.append(systemd)
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

@@ -26,31 +26,39 @@ struct SystemdService: Service {
         let tick: Duration = min(.seconds(1), watchdog?.pingInterval ?? .seconds(1))
         var lastStatus = ""
         var lastStatusAt = ContinuousClock.now - .seconds(2)
-        var lastWriterBeat = writer.heartbeatValue
-        var lastDrainerBeat = drainer.current.heartbeat
-        var lastPing = ContinuousClock.now
+        // Each loop turns at least once a second even when idle; one that has not turned for
+        // `staleAfter` is wedged.
+        let staleAfter: Duration = .milliseconds(2500)
+        var writerBeat = (value: writer.heartbeatValue, changedAt: ContinuousClock.now)
+        var drainerBeat = (value: drainer.current.heartbeat, changedAt: ContinuousClock.now)
+        var lastPing = ContinuousClock.now - .seconds(60)
+        var reportedStall = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: tick)
+            let now = ContinuousClock.now
             let status = statusLine()
-            if status != lastStatus && ContinuousClock.now - lastStatusAt >= .seconds(1) {
+            if status != lastStatus && now - lastStatusAt >= .seconds(1) {
                 notify([.status(status)])
                 lastStatus = status
-                lastStatusAt = .now
+                lastStatusAt = now
             }
             updateGauges()
             guard let watchdog else { continue }
-            let writerBeat = writer.heartbeatValue
-            let drainerBeat = drainer.current.heartbeat
+            if writer.heartbeatValue != writerBeat.value { writerBeat = (writer.heartbeatValue, now) }
+            if drainer.current.heartbeat != drainerBeat.value { drainerBeat = (drainer.current.heartbeat, now) }
+            let writerAlive = now - writerBeat.changedAt < staleAfter
+            let drainerAlive = now - drainerBeat.changedAt < staleAfter
             let loopAlive = await eventLoopResponds()
-            let alive = writerBeat != lastWriterBeat && drainerBeat != lastDrainerBeat && loopAlive
-            lastWriterBeat = writerBeat
-            lastDrainerBeat = drainerBeat
-            if alive && ContinuousClock.now - lastPing >= watchdog.pingInterval - tick {
-                notify([.watchdog])
-                lastPing = .now
-            } else if !alive {
-                logger.warning("not pinging the watchdog: a part of the relay stopped turning", metadata: [
-                    "watchdog.writer": "\(writerBeat != lastWriterBeat || true)", "watchdog.event_loop": "\(loopAlive)",
+            if writerAlive && drainerAlive && loopAlive {
+                reportedStall = false
+                if now - lastPing >= watchdog.pingInterval - tick / 2 {
+                    notify([.watchdog])
+                    lastPing = now
+                }
+            } else if !reportedStall {
+                reportedStall = true
+                logger.error("not pinging the watchdog: a part of the relay stopped turning", metadata: [
+                    "watchdog.outbox_writer": "\(writerAlive)", "watchdog.drainer": "\(drainerAlive)", "watchdog.event_loop": "\(loopAlive)",
                 ])
             }
         }

@@ -153,8 +153,13 @@ final class RelayProcess: @unchecked Sendable {
     }
 
     static func runCLI(_ arguments: [String], environment: [String: String], stdin: String? = nil) throws -> (Int32, String) {
+        try runCLIProcess(try executableURL().path, arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Runs any program to its end; returns exit status and stdout+stderr.
+    static func runCLIProcess(_ path: String, _ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"], stdin: String? = nil) throws -> (Int32, String) {
         let process = Process()
-        process.executableURL = try executableURL()
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.environment = environment
         let output = Pipe()

@@ -1,0 +1,71 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+/// Serves the metrics in Prometheus text format on `GET /metrics`, on a loopback address only
+/// (`metrics_listen`, off by default): operators scrape it locally or through their agent.
+final class MetricsServer: Service, Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let host: String
+    private let port: Int
+    private let group: any EventLoopGroup
+    private let logger: Logger
+
+    init(registry: PrometheusCollectorRegistry, host: String, port: Int, group: any EventLoopGroup, logger: Logger) {
+        self.registry = registry
+        self.host = host
+        self.port = port
+        self.group = group
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let registry = self.registry
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
+                }
+            }
+            .bind(host: host, port: port).get()
+        logger.info("metrics listening", metadata: ["metrics.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        try? await gracefulShutdown()
+        try? await channel.close()
+    }
+}
+
+/// Answers `GET /metrics` with the registry's text exposition; anything else with 404.
+private final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let registry: PrometheusCollectorRegistry
+    private var path = ""
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            path = head.uri
+        case .body:
+            break
+        case .end:
+            let found = path == "/metrics" || path.hasPrefix("/metrics?")
+            let body = found ? registry.emitToBuffer() : Array("not found; try /metrics\n".utf8)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain")
+            headers.add(name: "Content-Length", value: String(body.count))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+@testable import MillimetricRelay
+
+/// SPEC §8 against the real daemon: readiness, watchdog, status, stop, socket activation, metrics.
+@Suite struct SystemdTests {
+    @Test func readyComesOnceTheSocketAcceptsThenWatchdogPingsStatusAndStoppingOnSigterm() throws {
+        let relay = try RelayProcess(start: false)
+        let notify = try NotifySocket(directory: relay.directory)
+        relay.environment["NOTIFY_SOCKET"] = notify.path
+        relay.environment["WATCHDOG_USEC"] = "1000000"  // pings every 0.5 s
+        try relay.start(waitForSocket: false)
+        #expect(try RelayProcess.eventually(timeout: .seconds(20)) { notify.count(of: "READY=1") == 1 })
+        // READY=1 means the socket accepts: connecting right away must work.
+        #expect((try? IngestClient(path: relay.socketPath)) != nil)
+        _ = try relay.send([#"{"event":"a","event_id":"sd-1"}"#])
+        Thread.sleep(forTimeInterval: 2.2)
+        let pings = notify.count(of: "WATCHDOG=1")
+        #expect(pings >= 3, "only \(pings) watchdog pings in 2.2 s with WATCHDOG_USEC=1s")
+        let statuses = notify.lines.map(\.line).filter { $0.hasPrefix("STATUS=") }
+        #expect(statuses.contains { $0.contains("queued 1 events") })
+        #expect(statuses.allSatisfy { !$0.contains(StandInProcess.secretKey) })
+        #expect(relay.terminate() == 0)
+        #expect(notify.count(of: "STOPPING=1") == 1)
+    }
+
+    @Test func watchdogPingsStopWhenTheDrainerStalls() throws {
+        let relay = try RelayProcess(start: false)
+        let notify = try NotifySocket(directory: relay.directory)
+        relay.environment["NOTIFY_SOCKET"] = notify.path
+        relay.environment["WATCHDOG_USEC"] = "1000000"
+        relay.environment["MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER"] = "3"
+        try relay.start()
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { notify.count(of: "WATCHDOG=1") >= 2 })
+        Thread.sleep(forTimeInterval: 4)  // the stall starts 3 s after start; let it take hold
+        let before = notify.count(of: "WATCHDOG=1")
+        Thread.sleep(forTimeInterval: 3)
+        #expect(notify.count(of: "WATCHDOG=1") == before, "pings went on while the drainer was stalled")
+        #expect(relay.allOutput.contains("not pinging the watchdog"))
+        // Ingest still works: only delivery is wedged; systemd would restart the service.
+        #expect(try relay.send([#"{"event":"a"}"#]).first?.hasPrefix(#"{"ok":true"#) == true)
+        relay.kill9()
+    }
+
+    @Test func socketActivationServesTheInheritedSocketAndLeavesItInPlace() throws {
+        let relay = try RelayProcess(start: false)
+        let activate = Process()
+        activate.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        guard FileManager.default.isExecutableFile(atPath: activate.executableURL!.path) else {
+            Issue.record("systemd-socket-activate is not installed (Debian package systemd)")
+            return
+        }
+        // systemd-socket-activate passes on only the variables named with -E.
+        let passed = relay.environment.keys.sorted().flatMap { ["-E", $0] }
+        activate.arguments = ["-l", relay.socketPath] + passed + [try RelayProcess.executableURL().path, "run", "--state-dir", relay.stateDirectory]
+        activate.environment = relay.environment
+        let log = relay.directory.appendingPathComponent("activate.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        activate.standardError = try FileHandle(forWritingTo: log)
+        activate.standardOutput = activate.standardError
+        try activate.run()
+        defer { if activate.isRunning { kill(activate.processIdentifier, SIGKILL) } }
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: relay.socketPath) })
+        // systemd-socket-activate starts the daemon on the first connection.
+        let acks = try relay.send([#"{"event":"a","event_id":"act-1"}"#, #"{"event":"b","event_id":"act-2"}"#])
+        #expect(acks == [#"{"ok":true,"event_id":"act-1"}"#, #"{"ok":true,"event_id":"act-2"}"#])
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("serving the socket inherited from systemd")
+        })
+        kill(activate.processIdentifier, SIGTERM)
+        activate.waitUntilExit()
+        #expect(activate.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: relay.socketPath), "an inherited socket must never be unlinked")
+        #expect(try relay.queuedEventIDs() == ["act-1": 1, "act-2": 1])
+    }
+
+    @Test func theMetricsEndpointCountsEventsAsTheyFlow() throws {
+        let port = try Self.freePort()
+        let relay = try RelayProcess(environment: ["MILLIMETRIC_RELAY_METRICS_LISTEN": "127.0.0.1:\(port)"])
+        defer { relay.terminate() }
+        func metric(_ name: String) throws -> Double? {
+            let text = try Self.get("http://127.0.0.1:\(port)/metrics")
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        _ = try relay.send((0..<5).map { #"{"event":"m","event_id":"m-\#($0)"}"# } + ["not json"])
+        #expect(try metric("millimetric_relay_events_acked_total") == 5)
+        #expect(try metric("millimetric_relay_lines_received_total") == 6)
+        #expect(try metric(#"millimetric_relay_lines_refused_total{reason="invalid_json"}"#) == 1)
+        _ = try relay.send((5..<12).map { #"{"event":"m","event_id":"m-\#($0)"}"# })
+        #expect(try metric("millimetric_relay_events_acked_total") == 12)
+        #expect(try RelayProcess.eventually(timeout: .seconds(5)) { try metric("millimetric_relay_queue_events") == 12 })
+        #expect(try Self.get("http://127.0.0.1:\(port)/metrics").contains("millimetric_relay_upstream_requests_total{"))
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func get(_ url: String) throws -> String {
+        let (code, output) = try RelayProcess.runCLIProcess("/usr/bin/curl", ["-sf", "--max-time", "5", url])
+        guard code == 0 else { throw RelayFailure("GET \(url) failed (\(code))") }
+        return output
+    }
+}
