@@ -41,7 +41,24 @@ public struct EventValidator: Sendable {
             }
         }
 
-        static let byName: [[UInt8]: Field] = Dictionary(uniqueKeysWithValues: allCases.map { (Array($0.name.utf8), $0) })
+        /// The field a decoded key names, if any. A switch on the length and a byte compare:
+        /// this runs for every key of every line, where hashing the key cost more.
+        static func named(_ key: [UInt8]) -> Field? {
+            let candidates: [Field]
+            switch key.count {
+            case 3: candidates = [.url]
+            case 4: candidates = [.type, .path]
+            case 5: candidates = [.event]
+            case 6: candidates = [.traits]
+            case 7: candidates = [.userID]
+            case 8: candidates = [.eventID, .referrer]
+            case 9: candidates = [.timestamp]
+            case 10: candidates = [.sessionID, .properties]
+            case 12: candidates = [.anonymousID]
+            default: return nil
+            }
+            return candidates.first { field in field.name.utf8.elementsEqual(key) }
+        }
     }
 
     /// What the API derives itself; sending them is pointless, so they are stripped with a warning.
@@ -99,7 +116,7 @@ public struct EventValidator: Sendable {
                     _ = try parser.transcodeString(into: &keyLiteral, captureDecoded: true)
                     let key = parser.decoded
                     try parser.expect(UInt8(ascii: ":"), "':'")
-                    let field = Field.byName[key]
+                    let field = Field.named(key)
                     let start = scratch.count
                     parser.skipWhitespace()
                     let isString = parser.peek() == UInt8(ascii: "\"")

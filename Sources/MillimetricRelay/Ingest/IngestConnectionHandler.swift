@@ -228,8 +228,9 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                     switch outcomes[index] {
                     case .stored(_, let purged):
                         metrics.eventsAcked.increment()
-                        let event = head.events[index]
-                        AckEncoder.writeStored(eventIDLiteral: event.eventIDLiteral, purged: purged, warnings: event.warnings, to: &buffer)
+                        AckEncoder.writeStored(
+                            eventIDLiteral: head.events[index].eventIDLiteral, purged: purged, warnings: head.events[index].warnings,
+                            to: &buffer)
                     case .rejected(let rejection):
                         metrics.linesRefused(rejection.code)
                         AckEncoder.writeRejected(rejection, to: &buffer)
