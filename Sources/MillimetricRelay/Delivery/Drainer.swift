@@ -191,6 +191,24 @@ final class Drainer: Sendable {
             if let first = loop.retryQueue.first {
                 if first.kind == .forget && !loop.inFlight.isEmpty { wait(until: now + .seconds(1)); continue }
                 unit = loop.retryQueue.removeFirst()
+                // A forget since the first try may have purged some of its rows (SPEC §7): the
+                // copy held here must not send them. Only what is still queued goes.
+                if unit.kind != .forget {
+                    let queued: Set<Int64>
+                    do {
+                        queued = try reader.queuedSeqs(in: unit.seqRange)
+                    } catch {
+                        logger.error("reading the outbox failed; retrying", metadata: ["sqlite.error": "\(error)"])
+                        loop.requeue(unit)
+                        wait(until: now + .seconds(1))
+                        continue
+                    }
+                    if queued.count < unit.rows.count {
+                        let kept = unit.rows.filter { queued.contains($0.seq) }
+                        if kept.isEmpty { continue }
+                        unit = DeliveryUnit(kept[...])
+                    }
+                }
             } else {
                 let rows: [QueuedRow]
                 let closed: Bool

@@ -8,12 +8,25 @@ import SQLiteSupport
 final class OutboxReader {
     private let connection: SQLiteConnection
     private let next: SQLiteStatement
+    private let queuedInRange: SQLiteStatement
 
     init(path: String) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path, mode: .readOnly)
         try connection.setBusyTimeout(milliseconds: 5_000)
         next = try connection.prepare(
             "SELECT seq, kind, event_id, user_id, body, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+        queuedInRange = try connection.prepare("SELECT seq FROM events WHERE seq BETWEEN ? AND ?")
+    }
+
+    /// The sequence numbers in `range` still in the queue: a unit read earlier and waiting for a
+    /// retry may have lost rows to a forget since (SPEC §7), and those must not be sent.
+    func queuedSeqs(in range: ClosedRange<Int64>) throws(SQLiteError) -> Set<Int64> {
+        defer { queuedInRange.clearBindings() }
+        try queuedInRange.bind(range.lowerBound, at: 1)
+        try queuedInRange.bind(range.upperBound, at: 2)
+        var seqs = Set<Int64>()
+        while try queuedInRange.step() { seqs.insert(queuedInRange.int64(at: 0)) }
+        return seqs
     }
 
     /// Reads rows after `cursor`: a run of track rows that fits one batch (`maximumEvents`,
