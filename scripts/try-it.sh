@@ -10,8 +10,13 @@ once=0; [ "${1:-}" = "--once" ] && once=1
 
 ./scripts/install-build-deps.sh
 echo "building (the first build takes a few minutes)…"
-swift build -c release --product millimetric-relay >/dev/null
-swift build -c release --product millimetric-api-standin >/dev/null
+for product in millimetric-relay millimetric-api-standin; do
+    if ! swift build -c release --product "$product" > /tmp/millimetric-try-build.log 2>&1; then
+        tail -30 /tmp/millimetric-try-build.log
+        echo "the build failed; full log in /tmp/millimetric-try-build.log" >&2
+        exit 1
+    fi
+done
 bin=$(swift build -c release --show-bin-path)
 
 work=$(mktemp -d /tmp/millimetric-try.XXXXXX)

@@ -45,11 +45,11 @@ final class OutboxReader {
                 if rows.isEmpty { rows.append(row(kind: kind)) }
                 return (rows, true)
             }
-            let length = next.bytes(at: 4)?.count ?? 0
-            let added = length + (rows.isEmpty ? 0 : 1)
+            let candidate = row(kind: kind)
+            let added = candidate.body.count + (rows.isEmpty ? 0 : 1)
             if !rows.isEmpty && bodyBytes + added > maximumBodyBytes { return (rows, true) }
             bodyBytes += added
-            rows.append(row(kind: kind))
+            rows.append(candidate)
         }
         return (rows, rows.count >= maximumEvents)
     }

@@ -362,29 +362,10 @@ final class StandInProcess: @unchecked Sendable {
 
     // MARK: - Private
 
-    /// Finds the built `millimetric-api-standin` next to the test bundle (in `.build*/debug` or
-    /// `release`), walking up from the test runner; `MILLIMETRIC_API_STANDIN` overrides.
+    /// Finds the built `millimetric-api-standin` next to the test bundle; `MILLIMETRIC_API_STANDIN`
+    /// overrides.
     private static func executableURL() throws -> URL {
-        let name = "millimetric-api-standin"
-        if let path = ProcessInfo.processInfo.environment["MILLIMETRIC_API_STANDIN"] {
-            return URL(fileURLWithPath: path)
-        }
-        let starts = [
-            Bundle.main.bundleURL,
-            URL(fileURLWithPath: CommandLine.arguments.first ?? "."),
-            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
-        ]
-        for start in starts {
-            var directory = start.standardizedFileURL
-            while directory.path != "/" && !directory.path.isEmpty {
-                let candidate = directory.appendingPathComponent(name)
-                if FileManager.default.isExecutableFile(atPath: candidate.path) {
-                    return candidate
-                }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw Failure("\(name) not found next to the test bundle; build it first (swift build)")
+        try TestExecutables.find(named: "millimetric-api-standin")
     }
 
     /// Reads one line from `descriptor`, waiting at most `timeout`.
