@@ -6,6 +6,7 @@ import Synchronization
 /// SIGTERM, a fatal error path) still stops exactly the processes it started, and no others.
 public enum ChildRegistry {
     private static let children = Mutex<[Int32: String]>([:])
+    private static let directories = Mutex<[String]>([])
     /// The signal sources, kept alive for the life of the process.
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
 
@@ -17,7 +18,13 @@ public enum ChildRegistry {
         _ = children.withLock { $0.removeValue(forKey: pid) }
     }
 
-    /// Installs SIGINT/SIGTERM/SIGHUP handlers that stop every registered child, then exit.
+    /// A directory to delete when the benchmark is interrupted (its temp dir, unless kept).
+    public static func removeOnInterrupt(_ path: String) {
+        directories.withLock { $0.append(path) }
+    }
+
+    /// Installs SIGINT/SIGTERM/SIGHUP handlers that stop every registered child, delete the
+    /// registered directories, then exit.
     public static func installSignalHandlers() {
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber, SIG_IGN)
@@ -25,6 +32,7 @@ public enum ChildRegistry {
             source.setEventHandler {
                 FileHandle.standardError.write(Data("\ninterrupted: stopping the child processes\n".utf8))
                 stopAll()
+                for path in directories.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
                 exit(128 + signalNumber)
             }
             source.resume()

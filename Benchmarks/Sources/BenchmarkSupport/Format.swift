@@ -35,6 +35,9 @@ public enum Format {
     public static func spread(_ values: [Double], _ format: (Double) -> String) -> String {
         guard values.count > 1 else { return values.first.map(format) ?? "n/a" }
         let sorted = values.sorted()
-        return "\(format(sorted[sorted.count / 2])) (\(format(sorted.first!))–\(format(sorted.last!)))"
+        let median =
+            sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return "\(format(median)) (\(format(sorted.first!))–\(format(sorted.last!)))"
     }
 }

@@ -95,6 +95,7 @@ struct DrainBench: ParsableCommand {
         let binaries = try Binaries.locate(binPath: binPath, relay: relay, standIn: standin)
         if let warning = binaries.stalenessWarning() { print(warning) }
         let directory = try TemporaryDirectory(prefix: "mmr-drain")
+        if !keep { ChildRegistry.removeOnInterrupt(directory.path) }
         defer {
             ChildRegistry.stopAll()
             if keep { print("kept \(directory.path)") } else { directory.removeAll() }

@@ -73,6 +73,7 @@ struct IngestBench: ParsableCommand {
         let binaries = try Binaries.locate(binPath: binPath, relay: relay, standIn: standin)
         if let warning = binaries.stalenessWarning() { print(warning) }
         let directory = try TemporaryDirectory(prefix: "mmr-ingest")
+        if !keep { ChildRegistry.removeOnInterrupt(directory.path) }
         defer {
             ChildRegistry.stopAll()
             if keep { print("kept \(directory.path)") } else { directory.removeAll() }
@@ -169,9 +170,12 @@ struct IngestBench: ParsableCommand {
     }
 
     func report(runs: [CaseKey: [Measurement]], meanBytes: Double) -> String {
-        var table = TextTable([
-            "sync", "clients", "events", "relay events/s", "ack p50 ms", "ack p99 ms", "rows/commit",
-            "bare outbox-schema rows/s", "relay/bare", "bare body-only rows/s", "relay/bare", "relay peak RSS",
+        var relayTable = TextTable([
+            "sync", "clients", "events", "relay events/s", "ack p50 ms", "ack p99 ms", "rows/commit", "relay peak RSS",
+        ])
+        var limitTable = TextTable([
+            "sync", "clients", "rows/commit", "bare outbox-schema rows/s", "relay/bare", "bare body-only rows/s",
+            "relay/bare",
         ])
         for mode in modes {
             for clients in clientCounts {
@@ -179,27 +183,36 @@ struct IngestBench: ParsableCommand {
                 func spread(_ value: (Measurement) -> Double, _ format: (Double) -> String) -> String {
                     Format.spread(list.map(value), format)
                 }
-                table.add([
+                let rowsPerCommit = spread(\.rowsPerCommit) { Format.fixed($0, 0) }
+                relayTable.add([
                     mode, "\(clients)", Format.count(list[0].load.acked),
                     spread({ $0.load.eventsPerSecond }, Format.rate),
-                    spread({ $0.load.latency?.p50Milliseconds ?? .nan }) { Format.fixed($0) },
-                    spread({ $0.load.latency?.p99Milliseconds ?? .nan }) { Format.fixed($0) },
-                    spread(\.rowsPerCommit) { Format.fixed($0, 1) },
+                    spread({ $0.load.latency?.p50Milliseconds ?? .nan }) { Format.fixed($0, 1) },
+                    spread({ $0.load.latency?.p99Milliseconds ?? .nan }) { Format.fixed($0, 1) },
+                    rowsPerCommit,
+                    spread({ Double($0.peakRSSKilobytes ?? 0) / 1024 }) { Format.fixed($0, 1) + " MB" },
+                ])
+                limitTable.add([
+                    mode, "\(clients)", rowsPerCommit,
                     spread({ $0.bare[.outbox]!.rowsPerSecond }, Format.rate),
                     spread({ $0.load.eventsPerSecond / $0.bare[.outbox]!.rowsPerSecond }, Format.percent),
                     spread({ $0.bare[.bodyOnly]!.rowsPerSecond }, Format.rate),
                     spread({ $0.load.eventsPerSecond / $0.bare[.bodyOnly]!.rowsPerSecond }, Format.percent),
-                    spread({ Double($0.peakRSSKilobytes ?? 0) }) { Format.megabytes(kilobytes: Int($0)) },
                 ])
             }
         }
         let rowBytes = runs.values.first?.first?.rowBytes ?? 0
+        let repeatNote = repeats > 1 ? "; median (min–max) of \(repeats) runs" : ""
         return """
-            Durable ingest (events \(Format.fixed(meanBytes, 0)) B on the wire, \(Format.fixed(rowBytes, 0)) B stored; \
-            events/s = first write to last ack; ack latency per event)
-            \(table.render())
-            bare = one thread inserting the relay's stored rows again into a fresh WAL database, \
-            prepared statement, same synchronous, rows/commit = the relay's outbox.inserted/outbox.commits.
+            Durable ingest: each client pipelines \(Format.count(events)) events of \(Format.fixed(meanBytes, 0)) B \
+            (\(Format.fixed(rowBytes, 0)) B stored)\(repeatNote)
+            \(relayTable.render())
+            events/s = first write to last ack; ack latency = per event, ack arrival - its last byte written; \
+            rows/commit = the relay's outbox.inserted / outbox.commits.
+
+            Machine limit: one thread re-inserts the relay's stored rows into a fresh WAL database, prepared statement, \
+            same synchronous, transactions of the relay's rows/commit
+            \(limitTable.render())
             """
     }
 }
