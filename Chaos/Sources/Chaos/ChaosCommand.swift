@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+
+/// `chaos`: the relay loses nothing acknowledged under SIGKILL and a flapping upstream.
+@main
+struct ChaosCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chaos",
+        abstract: "Stream events into a real millimetric-relay while killing it with SIGKILL and flapping the API; check that every acked event arrived.",
+        discussion: """
+            Several producers stream their own event_ids through IngestClient, resending only
+            what was not acked (after a broken connection: a short delay, reconnect, resend).
+            Meanwhile the relay is killed with SIGKILL at random moments (during ingest, group
+            commits and delivery) and restarted on the same state directory, and the API
+            stand-in flaps: down (503), dropped connections, 429 with Retry-After, 5xx, latency.
+            Then production stops, the upstream heals, every unacked line is finished, and the
+            run waits until delivered. Every acked event_id must have arrived at the API;
+            duplicates (the same event_id twice, when an answer or an ack was lost) are counted.
+
+            The last line is `chaos: acked=N delivered=N lost=L duplicates=D kills=K`; the exit
+            status is 1 when anything was lost or another check failed, 2 when the run could not
+            be carried out. The binaries default to those next to this executable (build them with
+            `swift build --package-path Chaos --product millimetric-relay`, see Chaos/run.sh).
+            """)
+
+    @Option(help: "Seconds of chaos (production, kills, faults). CI's short form: 45; the long form: 600.")
+    var duration = 45
+
+    @Option(help: "Producer threads, one connection each at a time.")
+    var producers = 4
+
+    @Option(help: "Events per second per producer.")
+    var rate = 250.0
+
+    @Option(help: "Shortest gap between two kills, in seconds.")
+    var killMin = 1.0
+
+    @Option(help: "Longest gap between two kills, in seconds.")
+    var killMax = 4.0
+
+    @Option(help: "Seconds to wait for delivery once the chaos is over.")
+    var drainTimeout = 180
+
+    @Option(help: "Seed for the schedule of kills and faults (default: random, printed).")
+    var seed: UInt64?
+
+    @Option(help: "The millimetric-relay executable.")
+    var relay: String?
+
+    @Option(help: "The millimetric-api-standin executable.")
+    var standin: String?
+
+    @Option(help: "Work directory for the socket, state and logs (default: a new one in /tmp, removed after a successful run).")
+    var workDir: String?
+
+    func validate() throws {
+        guard duration > 0, producers > 0, rate > 0 else { throw ValidationError("--duration, --producers and --rate must be positive") }
+        guard killMin > 0.2, killMax >= killMin else { throw ValidationError("need 0.2 < --kill-min <= --kill-max") }
+    }
+
+    func run() throws {
+        ChildRegistry.installSignalHandlers()
+        let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let relayPath = relay ?? ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY"] ?? here.appendingPathComponent("millimetric-relay").path
+        let standInPath = standin ?? ProcessInfo.processInfo.environment["MILLIMETRIC_API_STANDIN"] ?? here.appendingPathComponent("millimetric-api-standin").path
+        for path in [relayPath, standInPath] where !FileManager.default.isExecutableFile(atPath: path) {
+            say("chaos: no executable at \(path); build it (Chaos/run.sh does) or pass --relay/--standin")
+            throw ExitCode(2)
+        }
+        let directory: String
+        let madeDirectory = workDir == nil
+        if let workDir {
+            try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+            directory = workDir
+        } else {
+            // Short: a Unix socket path must stay under 108 bytes.
+            var template = Array("/tmp/mmr-chaos-XXXXXX".utf8CString)
+            guard mkdtemp(&template) != nil else { throw ExitCode(2) }
+            directory = String(cString: template)
+        }
+        let settings = ChaosSettings(
+            duration: .seconds(duration), producers: producers, ratePerProducer: rate, killGap: killMin...killMax,
+            faultHold: 0.5...2.5, seed: seed ?? UInt64.random(in: 0...UInt64(UInt32.max)), drainTimeout: .seconds(drainTimeout),
+            relayExecutable: relayPath, standInExecutable: standInPath, workDirectory: directory)
+        say("chaos: relay \(relayPath)")
+        let passed: Bool
+        do {
+            passed = try ChaosRun(settings: settings).run()
+        } catch {
+            say("chaos: could not run: \(error) (logs in \(directory))")
+            throw ExitCode(2)
+        }
+        if passed && madeDirectory {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        if !passed {
+            say("chaos: logs kept in \(directory)")
+            throw ExitCode(1)
+        }
+    }
+}
