@@ -78,6 +78,28 @@ import Testing
         #expect(acks.last == #"{"ok":true,"event_id":"bp-39999"}"#)
     }
 
+    @Test func aClientThatHalfClosesAndReadsSlowlyStillGetsEveryAck() throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let client = try IngestClient(path: relay.socketPath)
+        let count = Mutex(0)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            client.readLines { _ in
+                let n = count.withLock { value -> Int in
+                    value += 1
+                    return value
+                }
+                if n % 500 == 0 { usleep(20_000) }  // a slow reader: the relay's acks queue up
+            }
+            done.signal()
+        }
+        client.write(Array((0..<25_000).map { Self.event("slow-\($0)") }.joined(separator: "\n").utf8) + [0x0A])
+        client.finishWriting()
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(count.withLock { $0 } == 25_000)
+    }
+
     @Test func everyAckedEventSurvivesKill9ExactlyOnce() throws {
         let relay = try RelayProcess()
         var acked: [String] = []

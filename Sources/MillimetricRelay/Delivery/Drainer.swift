@@ -147,10 +147,13 @@ final class Drainer: Sendable {
             return
         }
         defer { reader.close() }
+        // One token less than the API's burst: the API counts a request when it arrives, a few
+        // milliseconds after the relay counted it, and a bucket run to its last token would
+        // draw a 429 from that skew alone.
         var loop = Loop(
             backoff: Backoff(base: settings.backoffBase, ceiling: settings.backoffCeiling),
-            batchBucket: TokenBucket(rate: settings.batchRate, burst: settings.batchBurst),
-            trackBucket: TokenBucket(rate: settings.trackRate, burst: settings.trackBurst))
+            batchBucket: TokenBucket(rate: settings.batchRate, burst: max(1, settings.batchBurst - 1)),
+            trackBucket: TokenBucket(rate: settings.trackRate, burst: max(1, settings.trackBurst - 1)))
 
         while true {
             observation.withLock { $0.heartbeat += 1 }
@@ -171,11 +174,17 @@ final class Drainer: Sendable {
             }
             publish(loop)
             if stop { break }
-            if resume, case .paused = loop.state {
-                logger.info("resuming delivery")
-                loop.pausedUntil = nil
-                loop.notBefore = .now
-                setState(.ok, loop: &loop)
+            if resume {
+                switch loop.state {
+                case .paused, .backingOff:
+                    // SIGHUP: try again now, whether paused or waiting out a backoff.
+                    logger.info("resuming delivery")
+                    loop.pausedUntil = nil
+                    loop.notBefore = .now
+                    setState(.ok, loop: &loop)
+                case .idle, .ok:
+                    break
+                }
             }
 
             let now = ContinuousClock.now

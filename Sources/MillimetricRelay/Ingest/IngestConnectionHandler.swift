@@ -49,6 +49,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private var quiescing = false
     private var closed = false
     private var peerUID: UInt32?
+    /// The last ack write handed to the channel; the connection closes after it completes.
+    private var lastWrite: EventLoopFuture<Void>?
     private var receivedAt: Int64 = 0
     private var receivedStamp: [UInt8] = []
 
@@ -238,7 +240,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                 }
             }
             unackedLines -= head.entries.count
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            lastWrite = context.write(wrapOutboundOut(buffer))
             wrote = true
         }
         if wrote { context.flush() }
@@ -249,7 +251,13 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private func closeIfDone(context: ChannelHandlerContext) {
         if (inputClosed || quiescing) && groups.isEmpty && current.entries.isEmpty && !closed {
             closed = true
-            context.close(promise: nil)
+            // Close only once the last ack has left: closing with writes still queued (a client
+            // that reads its acks slowly) would throw those acks away.
+            if let lastWrite {
+                lastWrite.whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
         }
     }
 }

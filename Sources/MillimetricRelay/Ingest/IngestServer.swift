@@ -22,7 +22,10 @@ public final class IngestServer: Service, Sendable {
         public var maximumConnections: Int = 1_024
         /// How long a connection may sit in the middle of a line before it is closed.
         public var stalledLineTimeout: TimeAmount = .seconds(30)
-        public var maximumUnackedLinesPerConnection: Int = 16_384
+        /// Lines read but not yet acked, per connection, before reading pauses: enough to keep
+        /// a pipelining client at full speed, small enough that memory and ack latency stay
+        /// bounded with many busy connections.
+        public var maximumUnackedLinesPerConnection: Int = 2_048
         public var forgetPolicy: ForgetPolicy = .default
         public var shutdownTimeout: TimeAmount = .seconds(5)
 

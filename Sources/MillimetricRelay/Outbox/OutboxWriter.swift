@@ -55,6 +55,9 @@ public final class OutboxWriter: Sendable {
     /// Set by the writer thread each time it completes a cycle; the watchdog checks it moves.
     private let heartbeat = Atomic<Int64>(0)
 
+    /// The most event rows one group commit inserts.
+    static let maximumRowsPerCommit = 8_192
+
     /// Opens the outbox at `path` and starts the writer thread.
     ///
     /// - Parameters:
@@ -162,8 +165,19 @@ public final class OutboxWriter: Sendable {
                     queue.writerIsWaiting = true
                     return ([], false)
                 }
-                var taken: [Operation] = []
-                swap(&taken, &queue.operations)
+                // One transaction takes at most `maximumRowsPerCommit` events (and at least one
+                // operation): bigger ones only add latency and memory, not throughput.
+                var rows = 0
+                var count = 0
+                for operation in queue.operations {
+                    if case .ingest(let events, _, _) = operation {
+                        if count > 0 && rows + events.count > Self.maximumRowsPerCommit { break }
+                        rows += events.count
+                    }
+                    count += 1
+                }
+                let taken = Array(queue.operations[..<count])
+                queue.operations.removeFirst(count)
                 return (taken, false)
             }
             heartbeat.add(1, ordering: .relaxed)
