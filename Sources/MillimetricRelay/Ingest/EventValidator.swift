@@ -236,9 +236,8 @@ public struct EventValidator: Sendable {
             eventIDLiteral = Array(scratch[slot.range])
             eventID = String(decoding: slot.decoded, as: UTF8.self)
         } else {
-            let generated = EventID.generate()
-            eventIDLiteral = [UInt8(ascii: "\"")] + generated + [UInt8(ascii: "\"")]
-            eventID = String(decoding: generated, as: UTF8.self)
+            eventIDLiteral = EventID.generateLiteral()
+            eventID = String(decoding: eventIDLiteral[1..<(eventIDLiteral.count - 1)], as: UTF8.self)
         }
         let userID = slots[Field.userID.rawValue].map { String(decoding: $0.decoded, as: UTF8.self) }
 
@@ -259,7 +258,9 @@ public struct EventValidator: Sendable {
             case (.track, .eventID):
                 member(field.name, eventIDLiteral)
             case (.track, .timestamp) where slots[field.rawValue] == nil:
-                member(field.name, [UInt8(ascii: "\"")] + receivedTimestamp + [UInt8(ascii: "\"")])
+                member(field.name, CollectionOfOne(UInt8(ascii: "\"")))
+                body.append(contentsOf: receivedTimestamp)
+                body.append(UInt8(ascii: "\""))
             case (_, .eventID):
                 continue  // identify and forget keep the id as the relay's own handle
             default:

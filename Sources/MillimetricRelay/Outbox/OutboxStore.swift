@@ -1,5 +1,9 @@
 import SQLiteSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The outbox's write connection and its prepared statements.
 ///
 /// Used by exactly one thread, the ``OutboxWriter``'s; every write of the relay goes through it,
@@ -7,7 +11,6 @@ import SQLiteSupport
 final class OutboxStore {
     let connection: SQLiteConnection
     private let insertEvent: SQLiteStatement
-    private let countUserRows: SQLiteStatement
     private let deleteUserRows: SQLiteStatement
     private let countUserDeadLetters: SQLiteStatement
     private let deleteUserDeadLetters: SQLiteStatement
@@ -39,11 +42,14 @@ final class OutboxStore {
                 PRAGMA foreign_keys = OFF;
                 PRAGMA cache_size = -8192;
                 """)
+            // Test hook (the disk-full test, where no small filesystem can be mounted): caps the
+            // database at this many pages, so that SQLite answers SQLITE_FULL as on a full disk.
+            if let pages = getenv("MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT").flatMap({ Int(String(cString: $0)) }) {
+                _ = try connection.scalarInt64("PRAGMA max_page_count = \(pages)")
+            }
             insertEvent = try connection.prepare(
                 "INSERT INTO events(kind, event_id, user_id, body, bytes, received_at) VALUES (?, ?, ?, ?, ?, ?)")
-            countUserRows = try connection.prepare(
-                "SELECT count(*), coalesce(sum(bytes), 0) FROM events WHERE user_id = ? AND kind IN (0, 1)")
-            deleteUserRows = try connection.prepare("DELETE FROM events WHERE user_id = ? AND kind IN (0, 1)")
+            deleteUserRows = try connection.prepare("DELETE FROM events WHERE user_id = ? AND kind IN (0, 1) RETURNING bytes")
             countUserDeadLetters = try connection.prepare(
                 "SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters WHERE user_id = ? AND kind IN (0, 1)")
             deleteUserDeadLetters = try connection.prepare("DELETE FROM dead_letters WHERE user_id = ? AND kind IN (0, 1)")
@@ -120,9 +126,18 @@ final class OutboxStore {
             try statement.bind(userID, at: 1)
             try statement.step()
         }
-        let (queued, queuedBytes) = try count(countUserRows)
+        // One pass over the queue: delete and count in the same scan.
+        var queued = 0
+        var queuedBytes: Int64 = 0
+        do {
+            defer { deleteUserRows.clearBindings() }
+            try deleteUserRows.bind(userID, at: 1)
+            while try deleteUserRows.step() {
+                queued += 1
+                queuedBytes += deleteUserRows.int64(at: 0)
+            }
+        }
         let (dead, deadBytes) = try count(countUserDeadLetters)
-        if queued > 0 { try run(deleteUserRows) }
         if dead > 0 { try run(deleteUserDeadLetters) }
         return (queued, dead, queuedBytes + deadBytes)
     }
