@@ -3,7 +3,7 @@
 # fuzzing run, and the test suite under ThreadSanitizer and AddressSanitizer. Each builds in
 # its own scratch path (.build-chaos, .build-fuzz, .build-tsan, .build-asan).
 #
-#   .ci/evidence.sh                       CHAOS_SECONDS=45 FUZZ_SECONDS=60 by default
+#   .ci/evidence.sh                       CHAOS_SECONDS=40 FUZZ_SECONDS=60 by default
 #   EVIDENCE_SKIP="sanitizers" .ci/evidence.sh     leave a part out (chaos, fuzz, sanitizers)
 #
 # Prints the figures at the end (chaos: acked, delivered, lost, duplicates, kills; fuzzing
@@ -13,7 +13,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-chaos_seconds="${CHAOS_SECONDS:-45}"
+chaos_seconds="${CHAOS_SECONDS:-40}"
 fuzz_seconds="${FUZZ_SECONDS:-60}"
 skip=" ${EVIDENCE_SKIP:-} "
 logs="$(mktemp -d /tmp/mmr-evidence-XXXXXX)"

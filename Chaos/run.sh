@@ -2,7 +2,7 @@
 # Builds the chaos tool and the binaries it drives (millimetric-relay, millimetric-api-standin)
 # into .build-chaos, then runs it; arguments go to `chaos` (see `chaos --help`).
 #
-#   Chaos/run.sh                     the short form (45 s of chaos), as CI runs it
+#   Chaos/run.sh                     the short form (40 s of chaos), as CI runs it
 #   Chaos/run.sh --duration 600      the long form
 #   CHAOS_CONFIGURATION=release Chaos/run.sh --duration 600    against a release build
 #

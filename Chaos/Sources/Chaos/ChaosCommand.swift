@@ -23,8 +23,8 @@ struct ChaosCommand: ParsableCommand {
             `swift build --package-path Chaos --product millimetric-relay`, see Chaos/run.sh).
             """)
 
-    @Option(help: "Seconds of chaos (production, kills, faults). CI's short form: 45; the long form: 600.")
-    var duration = 45
+    @Option(help: "Seconds of chaos (production, kills, faults). CI's short form: 40; the long form: 600.")
+    var duration = 40
 
     @Option(help: "Producer threads, one connection each at a time.")
     var producers = 4
