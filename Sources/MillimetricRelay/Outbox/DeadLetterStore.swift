@@ -26,25 +26,7 @@ public struct DeadLetterStore {
     }
 
     private func open(readOnly: Bool) throws(OutboxError) -> SQLiteConnection {
-        guard FileManager.default.fileExists(atPath: databasePath) else {
-            throw .sqlite(SQLiteError(extendedCode: 14, message: "no outbox at \(databasePath)", operation: "open"))
-        }
-        do {
-            let connection = try SQLiteConnection(path: databasePath, mode: readOnly ? .readOnly : .readWrite)
-            try connection.setBusyTimeout(milliseconds: 10_000)
-            guard try connection.scalarInt64("PRAGMA application_id") == OutboxSchema.applicationID else {
-                try? connection.close()
-                throw OutboxError.corruptOrForeign(path: databasePath, detail: "it is not a millimetric-relay outbox")
-            }
-            if !readOnly { try connection.execute("PRAGMA secure_delete = ON") }
-            return connection
-        } catch let error as OutboxError {
-            throw error
-        } catch let error as SQLiteError {
-            throw error.isCorruptOrForeign ? .corruptOrForeign(path: databasePath, detail: error.message) : .sqlite(error)
-        } catch {
-            throw .closed
-        }
+        try OutboxConnection.open(path: databasePath, mode: readOnly ? .readOnly : .readWrite, busyTimeoutMilliseconds: 10_000)
     }
 
     /// Every dead letter, oldest first.

@@ -26,17 +26,9 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
 
     /// Reads the status of the outbox in `stateDirectory`.
     public static func read(databasePath: String, lockPath: String) throws(OutboxError) -> OutboxStatus {
-        guard FileManager.default.fileExists(atPath: databasePath) else {
-            throw .sqlite(SQLiteError(extendedCode: 14, message: "no outbox at \(databasePath); has the daemon ever run with this state_dir?", operation: "open"))
-        }
-        do {
-            let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
-            defer { try? connection.close() }
-            try connection.setBusyTimeout(milliseconds: 2_000)
-            let applicationID = try connection.scalarInt64("PRAGMA application_id") ?? 0
-            guard applicationID == OutboxSchema.applicationID else {
-                throw OutboxError.corruptOrForeign(path: databasePath, detail: "it is not a millimetric-relay outbox")
-            }
+        let connection = try OutboxConnection.open(path: databasePath, mode: .readOnly, busyTimeoutMilliseconds: 2_000)
+        defer { try? connection.close() }
+        return try OutboxConnection.mapping(path: databasePath) { () throws(SQLiteError) -> OutboxStatus in
             var status = OutboxStatus(
                 daemonRunning: StateDirectoryLock.isHeld(path: lockPath), queuedEvents: 0, queuedBytes: 0, deadLetters: 0,
                 deadLetterBytes: 0, deliveredTotal: 0, deadLetteredTotal: 0, upstreamState: "unknown", refusedForgets: 0)
@@ -70,12 +62,6 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
             }
             try connection.execute("COMMIT")
             return status
-        } catch let error as OutboxError {
-            throw error
-        } catch let error as SQLiteError {
-            throw error.isCorruptOrForeign ? .corruptOrForeign(path: databasePath, detail: error.message) : .sqlite(error)
-        } catch {
-            throw .closed
         }
     }
 
