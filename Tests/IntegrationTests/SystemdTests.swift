@@ -21,6 +21,13 @@ import Testing
         let statuses = notify.lines.map(\.line).filter { $0.hasPrefix("STATUS=") }
         #expect(statuses.contains { $0.contains("queued 1 events") })
         #expect(statuses.allSatisfy { !$0.contains(StandInProcess.secretKey) })
+        // SIGHUP (systemctl reload): RELOADING=1 with MONOTONIC_USEC, then READY=1 again.
+        relay.signal(SIGHUP)
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { notify.count(of: "READY=1") == 2 })
+        let lines = notify.lines.map(\.line)
+        let reloading = try #require(lines.firstIndex(of: "RELOADING=1"))
+        #expect(lines[reloading + 1].hasPrefix("MONOTONIC_USEC="))
+        #expect(lines.lastIndex(of: "READY=1")! > reloading)
         #expect(relay.terminate() == 0)
         #expect(notify.count(of: "STOPPING=1") == 1)
     }
