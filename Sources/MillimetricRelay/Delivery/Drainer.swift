@@ -396,9 +396,17 @@ final class Drainer: Sendable {
         post { $0.pendingSettlements += 1 }
         writer.settle(settlement) { [self] result in
             if case .failure(let error) = result {
-                // The rows stay in the outbox and are sent again after a restart, with the
-                // same event_ids; the API deduplicates.
-                logger.error("recording a delivery failed; the events stay queued", metadata: ["outbox.error": "\(error)"])
+                // Deleting needs room in the WAL too: on a full disk a settlement can fail. The
+                // drainer's cursor has moved past these rows, so record them again until it
+                // works; left queued, they would count against the cap until a restart. If the
+                // outbox is closing, they stay queued and are sent again after the restart,
+                // with the same event_ids.
+                if case .closed = error {
+                    logger.warning("recording a delivery failed at shutdown; the events stay queued and are sent again after the restart")
+                } else {
+                    logger.error("recording a delivery failed; retrying in a second", metadata: ["outbox.error": "\(error)"])
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 1) { [self] in settle(settlement) }
+                }
             }
             post { $0.pendingSettlements -= 1 }
         }
