@@ -47,7 +47,7 @@ stamp "done"
 echo "== evidence: figures"
 grep -h -E "^chaos: acked=" "$logs/chaos.log" 2>/dev/null | tail -1 || true
 grep -h -E "^fuzz: executions=" "$logs/fuzz.log" 2>/dev/null | tail -1 || true
-grep -h -E "^sanitizers: (thread|address): " "$logs/sanitizers.log" 2>/dev/null || true
+grep -h -E "^sanitizers: (thread|address): .*(reports=|build failed)" "$logs/sanitizers.log" 2>/dev/null || true
 if [ ${#failures[@]} -ne 0 ]; then
     echo "evidence: FAILED: ${failures[*]} (logs in $logs)"
     exit 1
