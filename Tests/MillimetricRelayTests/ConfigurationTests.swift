@@ -76,6 +76,10 @@ import Testing
         #expect { try RelayConfiguration.resolve(configFile: nil, environment: ["MILLIMETRIC_RELAY_METRICS_LISTEN": "0.0.0.0:9464"]) } throws: { error in
             "\(error)".contains("loopback")
         }
+        #expect { try RelayConfiguration.resolve(configFile: nil, environment: ["MILLIMETRIC_RELAY_MAX_LINE_BYTES": "1MiB"]) } throws: { error in
+            "\(error)".contains("must fit in one 256 KB batch body")
+        }
+        #expect(try RelayConfiguration.resolve(configFile: nil, environment: ["MILLIMETRIC_RELAY_MAX_LINE_BYTES": "255KiB"]).maxLineBytes == 261_120)
     }
 
     @Test func theKeyIsLookedUpInTheDocumentedOrder() throws {

@@ -126,7 +126,11 @@ public struct RelayConfiguration: Sendable, Equatable {
             guard let bytes = ValueParsing.bytes(value), bytes > 0 else { throw fail("a size such as 1GiB or 500MB") }
             maxOutboxBytes = bytes
         case .maxLineBytes:
-            guard let bytes = ValueParsing.bytes(value), bytes >= 1024, bytes <= 16 << 20 else { throw fail("a size between 1KiB and 16MiB") }
+            // A /v1/batch body is at most 262,144 bytes: a longer event could never be delivered.
+            // 255 KiB leaves room for the stamped event_id and timestamp and the batch framing.
+            guard let bytes = ValueParsing.bytes(value), bytes >= 1024, bytes <= 255 << 10 else {
+                throw fail("a size between 1KiB and 255KiB (an event must fit in one 256 KB batch body)")
+            }
             maxLineBytes = Int(bytes)
         case .maxConnections:
             guard let count = Int(value), count > 0 else { throw fail("a positive integer") }
