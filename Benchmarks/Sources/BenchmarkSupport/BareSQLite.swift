@@ -39,14 +39,14 @@ public enum BareSQLite {
             try database.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)")
             insertSQL = "INSERT INTO events(body) VALUES (?1)"
         case .outbox:
-            // As the relay's OutboxStore: same table, index and cache size.
+            // As the relay's OutboxStore at schema v2: same table and cache size (v2 dropped the
+            // index on user_id).
             try database.execute(
                 """
                 PRAGMA cache_size = -8192;
                 CREATE TABLE events (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, event_id TEXT NOT NULL,
                     user_id TEXT, body TEXT NOT NULL, bytes INTEGER NOT NULL, received_at INTEGER NOT NULL);
-                CREATE INDEX events_by_user ON events(user_id) WHERE user_id IS NOT NULL;
                 """)
             insertSQL =
                 "INSERT INTO events(kind, event_id, user_id, body, bytes, received_at) VALUES (0, ?2, ?3, ?1, ?4, ?5)"
