@@ -91,16 +91,12 @@ struct DrainBench: ParsableCommand {
     static let apiBatchBurst = 20
 
     func run() throws {
-        ChildRegistry.installSignalHandlers()
-        let binaries = try Binaries.locate(binPath: binPath, relay: relay, standIn: standin)
-        if let warning = binaries.stalenessWarning() { print(warning) }
-        let directory = try TemporaryDirectory(prefix: "mmr-drain")
-        if !keep { ChildRegistry.removeOnInterrupt(directory.path) }
-        defer {
-            ChildRegistry.stopAll()
-            if keep { print("kept \(directory.path)") } else { directory.removeAll() }
+        try BenchmarkSession.run(name: "drain-bench", binPath: binPath, relay: relay, standIn: standin, keep: keep) {
+            try measure(binaries: $0, directory: $1)
         }
-        print("drain-bench: \(MachineInfo.summary(binaries: binaries))")
+    }
+
+    func measure(binaries: Binaries, directory: TemporaryDirectory) throws {
 
         var unlimited: [UnlimitedResult] = []
         var limited: LimitedResult?

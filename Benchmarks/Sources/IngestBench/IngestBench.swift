@@ -69,16 +69,12 @@ struct IngestBench: ParsableCommand {
     }
 
     func run() throws {
-        ChildRegistry.installSignalHandlers()
-        let binaries = try Binaries.locate(binPath: binPath, relay: relay, standIn: standin)
-        if let warning = binaries.stalenessWarning() { print(warning) }
-        let directory = try TemporaryDirectory(prefix: "mmr-ingest")
-        if !keep { ChildRegistry.removeOnInterrupt(directory.path) }
-        defer {
-            ChildRegistry.stopAll()
-            if keep { print("kept \(directory.path)") } else { directory.removeAll() }
+        try BenchmarkSession.run(name: "ingest-bench", binPath: binPath, relay: relay, standIn: standin, keep: keep) {
+            try measure(binaries: $0, directory: $1)
         }
-        print("ingest-bench: \(MachineInfo.summary(binaries: binaries))")
+    }
+
+    func measure(binaries: Binaries, directory: TemporaryDirectory) throws {
 
         let maxClients = clientCounts.max()!
         let generator = EventGenerator()
