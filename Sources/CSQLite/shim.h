@@ -19,4 +19,12 @@ static inline int csqlite_bind_text_static(sqlite3_stmt *stmt, int index, const 
 static inline int csqlite_bind_blob_transient(sqlite3_stmt *stmt, int index, const void *bytes, int length) {
     return sqlite3_bind_blob(stmt, index, bytes, length, SQLITE_TRANSIENT);
 }
+
+/// sqlite3_config is variadic, which Swift cannot call. Turns off SQLite's global memory
+/// statistics: they take a process-wide mutex around every allocation, and Debian's build has
+/// no lookaside allocator, so every small allocation of every statement step would pay it.
+/// Only valid before SQLite initialises (before the first connection opens).
+static inline int csqlite_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 #endif

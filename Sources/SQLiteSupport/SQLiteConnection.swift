@@ -22,8 +22,15 @@ public final class SQLiteConnection {
     /// The path the connection was opened with.
     public let path: String
 
+    /// Process-wide settings, applied once before the first connection opens (SQLite accepts
+    /// them only before it initialises). Nothing in the relay reads SQLite's memory statistics.
+    private static let processConfiguration: Void = {
+        _ = csqlite_disable_memory_statistics()
+    }()
+
     /// Opens (or creates) the database at `path`.
     public init(path: String, mode: Mode) throws(SQLiteError) {
+        _ = Self.processConfiguration
         self.path = path
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {

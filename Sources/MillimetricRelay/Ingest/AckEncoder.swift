@@ -3,19 +3,16 @@ import NIOCore
 /// Writes ack lines (SPEC §4) straight into the connection's output buffer.
 enum AckEncoder {
     /// `{"ok":true,"event_id":…[,"purged":N][,"warnings":[…]]}\n`
-    static func writeStored(eventIDLiteral: [UInt8], purged: Int?, warnings: [[UInt8]], to buffer: inout ByteBuffer) {
+    static func writeStored(_ event: ValidatedEvent, purged: Int?, to buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"ok":true,"event_id":"#)
-        buffer.writeBytes(eventIDLiteral)
+        event.withBytes(at: event.eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
         if let purged {
             buffer.writeStaticString(#","purged":"#)
             buffer.writeString(String(purged))
         }
-        if !warnings.isEmpty {
+        if let warnings = event.warningsLocation {
             buffer.writeStaticString(#","warnings":["#)
-            for (index, warning) in warnings.enumerated() {
-                if index > 0 { buffer.writeStaticString(",") }
-                buffer.writeBytes(warning)
-            }
+            event.withBytes(at: warnings) { _ = buffer.writeBytes($0) }
             buffer.writeStaticString("]")
         }
         buffer.writeStaticString("}\n")

@@ -10,61 +10,75 @@ public struct EventValidator: Sendable {
     public static let maximumNameLength = 128
     public static let maximumObjectBytes = 8_192
 
+    // Working memory, reused from line to line: with it, validating a typical event allocates
+    // nothing but the event's body. That is why validation is a mutating method of a value
+    // each connection owns.
+    private var scratch: [UInt8] = []
+    private var keyLiteral: [UInt8] = []
+    private var slots = [Slot?](repeating: nil, count: Field.allCases.count)
+    /// Keys neither known nor repeated, as canonical literals one after the other.
+    private var ignoredKeys: [UInt8] = []
+    private var ignored: [IgnoredKey] = []
+    private var random = RandomBytes()
+
     public init() {}
 
     /// The fields the relay understands, in the order it writes them.
     enum Field: Int, CaseIterable {
         case type, event, eventID, timestamp, anonymousID, userID, sessionID, url, path, referrer, properties, traits
 
+        /// The name as a JSON string literal, which is how keys are matched: a key's canonical
+        /// literal equals `"name"` exactly when the key decodes to the name.
+        var literal: StaticString {
+            switch self {
+            case .type: #""type""#
+            case .event: #""event""#
+            case .eventID: #""event_id""#
+            case .timestamp: #""timestamp""#
+            case .anonymousID: #""anonymous_id""#
+            case .userID: #""user_id""#
+            case .sessionID: #""session_id""#
+            case .url: #""url""#
+            case .path: #""path""#
+            case .referrer: #""referrer""#
+            case .properties: #""properties""#
+            case .traits: #""traits""#
+            }
+        }
+
         var name: String {
-            switch self {
-            case .type: "type"
-            case .event: "event"
-            case .eventID: "event_id"
-            case .timestamp: "timestamp"
-            case .anonymousID: "anonymous_id"
-            case .userID: "user_id"
-            case .sessionID: "session_id"
-            case .url: "url"
-            case .path: "path"
-            case .referrer: "referrer"
-            case .properties: "properties"
-            case .traits: "traits"
-            }
+            let literal = self.literal
+            return String(decoding: UnsafeBufferPointer(start: literal.utf8Start + 1, count: literal.utf8CodeUnitCount - 2), as: UTF8.self)
         }
 
-        /// Fields whose decoded text validation needs.
-        var needsDecodedText: Bool {
-            switch self {
-            case .type, .eventID, .timestamp, .userID, .anonymousID: true
-            default: false
-            }
-        }
-
-        /// The field a decoded key names, if any. A switch on the length and a byte compare:
-        /// this runs for every key of every line, where hashing the key cost more.
-        static func named(_ key: [UInt8]) -> Field? {
-            let candidates: [Field]
-            switch key.count {
-            case 3: candidates = [.url]
-            case 4: candidates = [.type, .path]
-            case 5: candidates = [.event]
-            case 6: candidates = [.traits]
-            case 7: candidates = [.userID]
-            case 8: candidates = [.eventID, .referrer]
-            case 9: candidates = [.timestamp]
-            case 10: candidates = [.sessionID, .properties]
-            case 12: candidates = [.anonymousID]
+        /// The field a key names, if any, from the key's canonical literal. A switch on the
+        /// length and a byte compare: this runs for every key of every line.
+        static func named(_ keyLiteral: [UInt8]) -> Field? {
+            let first: Field
+            var second: Field?
+            switch keyLiteral.count - 2 {
+            case 3: first = .url
+            case 4: first = .type; second = .path
+            case 5: first = .event
+            case 6: first = .traits
+            case 7: first = .userID
+            case 8: first = .eventID; second = .referrer
+            case 9: first = .timestamp
+            case 10: first = .sessionID; second = .properties
+            case 12: first = .anonymousID
             default: return nil
             }
-            return candidates.first { field in field.name.utf8.elementsEqual(key) }
+            if Bytes.equal(keyLiteral, first.literal) { return first }
+            if let second, Bytes.equal(keyLiteral, second.literal) { return second }
+            return nil
         }
     }
 
     /// What the API derives itself; sending them is pointless, so they are stripped with a warning.
-    static let derivedFields: Set<[UInt8]> = Set(
-        ["source", "medium", "campaign", "source_confidence", "source_rule_id", "country", "device_type", "browser",
-         "os", "ip_hash"].map { Array($0.utf8) })
+    static let derivedFields: [StaticString] = [
+        #""source""#, #""medium""#, #""campaign""#, #""source_confidence""#, #""source_rule_id""#, #""country""#,
+        #""device_type""#, #""browser""#, #""os""#, #""ip_hash""#,
+    ]
 
     /// Fields each kind forwards; the rest of the known fields are ignored for it, with a warning.
     static func accepts(_ field: Field, for kind: EventKind) -> Bool {
@@ -78,34 +92,35 @@ public struct EventValidator: Sendable {
         }
     }
 
+    /// A key that is stripped: its literal in `ignoredKeys`, and why.
+    struct IgnoredKey {
+        var range: Range<Int>
+        var derived: Bool
+    }
+
+    /// A known field's value: its canonical text in `scratch`.
     struct Slot {
         var range: Range<Int>
         var kind: JSONTranscoder.ValueKind
-        var decoded: [UInt8]
     }
 
     /// Validates one line (without its line end).
     ///
     /// - Parameter receivedTimestamp: the RFC 3339 time the line was read, stamped on track
     ///   events without a `timestamp`.
-    public func validate(_ line: UnsafeRawBufferPointer, receivedTimestamp: [UInt8]) -> Result<ValidatedEvent, IngestRejection> {
+    public mutating func validate(_ line: UnsafeRawBufferPointer, receivedTimestamp: [UInt8]) -> Result<ValidatedEvent, IngestRejection> {
         var parser = JSONTranscoder(bytes: line)
-        var scratch = [UInt8]()
-        scratch.reserveCapacity(line.count + 16)
-        var slots = [Slot?](repeating: nil, count: Field.allCases.count)
-        var ignored: [(key: [UInt8], reason: String)] = []
-        var keyLiteral = [UInt8]()
+        scratch.removeAll(keepingCapacity: true)
+        for index in slots.indices { slots[index] = nil }
+        ignoredKeys.removeAll(keepingCapacity: true)
+        ignored.removeAll(keepingCapacity: true)
 
         do throws(JSONSyntaxError) {
             guard parser.peek() == UInt8(ascii: "{") else {
                 if parser.peek() == nil { throw JSONSyntaxError.syntax("empty line", at: 0) }
                 // Valid JSON that is not an object is a payload error; invalid JSON is not.
-                var sink = [UInt8]()
-                let kind = try parser.transcodeValue(into: &sink)
-                if let trailing = parser.peek() {
-                    _ = trailing
-                    throw parser.unexpected("the end of the line")
-                }
+                let kind = try parser.transcodeValue(into: &scratch)
+                if parser.peek() != nil { throw parser.unexpected("the end of the line") }
                 return .failure(IngestRejection(.invalidPayload, "the line must be a JSON object such as {\"event\":\"signup\"}, not \(Self.describe(kind))"))
             }
             _ = parser.consume(UInt8(ascii: "{"))
@@ -113,29 +128,15 @@ public struct EventValidator: Sendable {
                 while true {
                     guard parser.peek() == UInt8(ascii: "\"") else { throw parser.unexpected("a string key") }
                     keyLiteral.removeAll(keepingCapacity: true)
-                    _ = try parser.transcodeString(into: &keyLiteral, captureDecoded: true)
-                    let key = parser.decoded
+                    _ = try parser.transcodeString(into: &keyLiteral, captureDecoded: false)
                     try parser.expect(UInt8(ascii: ":"), "':'")
-                    let field = Field.named(key)
                     let start = scratch.count
-                    parser.skipWhitespace()
-                    let isString = parser.peek() == UInt8(ascii: "\"")
-                    let kind: JSONTranscoder.ValueKind
-                    var decoded: [UInt8] = []
-                    if isString, let field, field.needsDecodedText {
-                        kind = .string(utf16Count: try parser.transcodeString(into: &scratch, captureDecoded: true))
-                        decoded = parser.decoded
-                    } else {
-                        kind = try parser.transcodeValue(into: &scratch, depth: 1)
-                    }
-                    if let field {
-                        slots[field.rawValue] = Slot(range: start..<scratch.count, kind: kind, decoded: decoded)
+                    let kind = try parser.transcodeValue(into: &scratch, depth: 1)
+                    if let field = Field.named(keyLiteral) {
+                        slots[field.rawValue] = Slot(range: start..<scratch.count, kind: kind)
                     } else {
                         scratch.removeSubrange(start...)
-                        let reason = Self.derivedFields.contains(key) ? "derived by the API" : "unknown field"
-                        if !ignored.contains(where: { $0.key == keyLiteral }) {
-                            ignored.append((keyLiteral, reason))
-                        }
+                        noteIgnoredKey()
                     }
                     if parser.consume(UInt8(ascii: ",")) { continue }
                     try parser.expect(UInt8(ascii: "}"), "',' or '}'")
@@ -155,67 +156,27 @@ public struct EventValidator: Sendable {
 
         let kind: EventKind
         if let type = slots[Field.type.rawValue] {
-            switch (type.kind, type.decoded) {
-            case (.string, Array("track".utf8)): kind = .track
-            case (.string, Array("identify".utf8)): kind = .identify
-            case (.string, Array("forget".utf8)): kind = .forget
-            default:
+            // A canonical literal equals "track" exactly when the string decodes to track.
+            if case .string = type.kind, scratchEquals(type.range, #""track""#) {
+                kind = .track
+            } else if case .string = type.kind, scratchEquals(type.range, #""identify""#) {
+                kind = .identify
+            } else if case .string = type.kind, scratchEquals(type.range, #""forget""#) {
+                kind = .forget
+            } else {
                 return .failure(IngestRejection(.invalidPayload, "type: must be \"track\", \"identify\" or \"forget\" (or absent for track)"))
             }
         } else {
             kind = .track
         }
 
-        var warnings: [[UInt8]] = []
+        var unused: [Field] = []
         for field in Field.allCases where slots[field.rawValue] != nil && !Self.accepts(field, for: kind) {
-            warnings.append(Self.literal("\(field.name): not used by \(kind), ignored"))
+            unused.append(field)
             slots[field.rawValue] = nil
         }
-        for (key, reason) in ignored {
-            var note = Array(key.dropLast())
-            note += Array(": \(reason), ignored\"".utf8)
-            warnings.append(note)
-        }
 
-        // Type checks, in field order so the first problem reported is stable.
-        for field in Field.allCases {
-            guard let slot = slots[field.rawValue] else { continue }
-            switch field {
-            case .type:
-                continue
-            case .properties, .traits:
-                guard slot.kind == .object else {
-                    return .failure(IngestRejection(.invalidPayload, "\(field.name): must be a JSON object or null, not \(Self.describe(slot.kind))"))
-                }
-                let size = slot.range.count
-                if size > Self.maximumObjectBytes {
-                    return .failure(IngestRejection(.invalidPayload, "\(field.name): \(size) bytes as compact JSON, at most \(Self.maximumObjectBytes) allowed; send less"))
-                }
-            default:
-                guard case .string(let length) = slot.kind else {
-                    return .failure(IngestRejection(.invalidPayload, "\(field.name): must be a string\(field == .event ? "" : " or null"), not \(Self.describe(slot.kind))"))
-                }
-                switch field {
-                case .event, .eventID:
-                    if length == 0 {
-                        return .failure(IngestRejection(.invalidPayload, "\(field.name): must not be empty (1–\(Self.maximumNameLength) characters)"))
-                    }
-                    if length > Self.maximumNameLength {
-                        return .failure(IngestRejection(.invalidPayload, "\(field.name): \(length) characters, at most \(Self.maximumNameLength) allowed (counted in UTF-16 code units)"))
-                    }
-                case .timestamp:
-                    if !RFC3339.isValid(slot.decoded) {
-                        return .failure(IngestRejection(.invalidPayload, "timestamp: must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z or 2026-11-22T10:00:00.123+01:00"))
-                    }
-                case .userID, .anonymousID:
-                    if kind != .track && length == 0 {
-                        return .failure(IngestRejection(.invalidPayload, "\(field.name): must not be empty"))
-                    }
-                default:
-                    break
-                }
-            }
-        }
+        if let rejection = checkTypes(of: kind) { return .failure(rejection) }
 
         // Required fields per kind.
         let required: [Field]
@@ -229,47 +190,168 @@ public struct EventValidator: Sendable {
             return .failure(IngestRejection(.invalidPayload, "\(field.name): required for \(kind)\(hint)"))
         }
 
-        // event_id: the client's, or a new UUID.
-        let eventIDLiteral: [UInt8]
-        let eventID: String
-        if let slot = slots[Field.eventID.rawValue] {
-            eventIDLiteral = Array(scratch[slot.range])
-            eventID = String(decoding: slot.decoded, as: UTF8.self)
-        } else {
-            eventIDLiteral = EventID.generateLiteral()
-            eventID = String(decoding: eventIDLiteral[1..<(eventIDLiteral.count - 1)], as: UTF8.self)
-        }
-        let userID = slots[Field.userID.rawValue].map { String(decoding: $0.decoded, as: UTF8.self) }
+        return .success(assemble(kind: kind, unused: unused, receivedTimestamp: receivedTimestamp))
+    }
 
-        var body = [UInt8]()
-        body.reserveCapacity(scratch.count + 96)
-        body.append(UInt8(ascii: "{"))
-        var first = true
-        func member(_ name: String, _ value: some Sequence<UInt8>) {
-            if !first { body.append(UInt8(ascii: ",")) }
-            first = false
-            body.append(UInt8(ascii: "\""))
-            body.append(contentsOf: name.utf8)
-            body.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-            body.append(contentsOf: value)
+    /// Remembers the key just parsed (in `keyLiteral`) as stripped, once however often it repeats.
+    private mutating func noteIgnoredKey() {
+        let seen = ignoredKeys.withUnsafeBytes { keys in
+            keyLiteral.withUnsafeBytes { key in
+                ignored.contains { UnsafeRawBufferPointer(rebasing: keys[$0.range]).elementsEqual(key) }
+            }
         }
+        guard !seen else { return }
+        let start = ignoredKeys.count
+        ignoredKeys.append(contentsOf: keyLiteral)
+        ignored.append(IgnoredKey(range: start..<ignoredKeys.count, derived: Self.derivedFields.contains { Bytes.equal(keyLiteral, $0) }))
+    }
+
+    /// Appends the warnings (JSON string literals, comma-separated, as the ack's `warnings`
+    /// array holds them) to `side`; returns where they are, or nil when there are none.
+    private func appendWarnings(unused: [Field], kind: EventKind, to side: inout [UInt8]) -> ValidatedEvent.Location? {
+        guard !unused.isEmpty || !ignored.isEmpty else { return nil }
+        let start = side.count
+        for field in unused {
+            if side.count > start { side.append(UInt8(ascii: ",")) }
+            side.append(contentsOf: Self.literal("\(field.name): not used by \(kind), ignored"))
+        }
+        for key in ignored {
+            if side.count > start { side.append(UInt8(ascii: ",")) }
+            // The key's literal without its closing quote, then the reason.
+            side.append(contentsOf: ignoredKeys[key.range.lowerBound..<(key.range.upperBound - 1)])
+            side.append(contentsOf: (key.derived ? ": derived by the API, ignored\"" : ": unknown field, ignored\"").utf8)
+        }
+        return .side(start..<side.count)
+    }
+
+    /// Checks each present field's type and limits, in field order so that the first problem
+    /// reported is stable.
+    private func checkTypes(of kind: EventKind) -> IngestRejection? {
+        for field in Field.allCases {
+            guard let slot = slots[field.rawValue] else { continue }
+            switch field {
+            case .type:
+                continue
+            case .properties, .traits:
+                guard slot.kind == .object else {
+                    return IngestRejection(.invalidPayload, "\(field.name): must be a JSON object or null, not \(Self.describe(slot.kind))")
+                }
+                let size = slot.range.count
+                if size > Self.maximumObjectBytes {
+                    return IngestRejection(.invalidPayload, "\(field.name): \(size) bytes as compact JSON, at most \(Self.maximumObjectBytes) allowed; send less")
+                }
+            default:
+                guard case .string(let length) = slot.kind else {
+                    return IngestRejection(.invalidPayload, "\(field.name): must be a string\(field == .event ? "" : " or null"), not \(Self.describe(slot.kind))")
+                }
+                switch field {
+                case .event, .eventID:
+                    if length == 0 {
+                        return IngestRejection(.invalidPayload, "\(field.name): must not be empty (1–\(Self.maximumNameLength) characters)")
+                    }
+                    if length > Self.maximumNameLength {
+                        return IngestRejection(.invalidPayload, "\(field.name): \(length) characters, at most \(Self.maximumNameLength) allowed (counted in UTF-16 code units)")
+                    }
+                case .timestamp:
+                    // The canonical text without its quotes is the decoded text unless it holds
+                    // an escape, and no valid date-time does.
+                    let valid = scratch.withUnsafeBytes { bytes in
+                        RFC3339.isValid(UnsafeRawBufferPointer(rebasing: bytes[(slot.range.lowerBound + 1)..<(slot.range.upperBound - 1)]))
+                    }
+                    if !valid {
+                        return IngestRejection(.invalidPayload, "timestamp: must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z or 2026-11-22T10:00:00.123+01:00")
+                    }
+                case .userID, .anonymousID:
+                    if kind != .track && length == 0 {
+                        return IngestRejection(.invalidPayload, "\(field.name): must not be empty")
+                    }
+                default:
+                    break
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Writes the body (fields in a fixed order, `event_id` and `timestamp` stamped on track
+    /// events) and notes where the ids are.
+    private mutating func assemble(kind: EventKind, unused: [Field], receivedTimestamp: [UInt8]) -> ValidatedEvent {
+        var body = [UInt8]()
+        body.reserveCapacity(scratch.count + 16 * Field.allCases.count + EventID.literalLength + receivedTimestamp.count)
+        var side = [UInt8]()
+        var eventIDLiteral: ValidatedEvent.Location?
+        var userIDLiteral: ValidatedEvent.Location?
+        body.append(UInt8(ascii: "{"))
         for field in Field.allCases where field != .type {
+            let slot = slots[field.rawValue]
             switch (kind, field) {
             case (.track, .eventID):
-                member(field.name, eventIDLiteral)
-            case (.track, .timestamp) where slots[field.rawValue] == nil:
-                member(field.name, CollectionOfOne(UInt8(ascii: "\"")))
+                Self.appendMemberName(field, to: &body)
+                let start = body.count
+                if let slot {
+                    appendScratch(slot.range, to: &body)
+                } else {
+                    EventID.appendLiteral(to: &body, using: &random)
+                }
+                eventIDLiteral = .body(start..<body.count)
+            case (.track, .timestamp) where slot == nil:
+                Self.appendMemberName(field, to: &body)
+                body.append(UInt8(ascii: "\""))
                 body.append(contentsOf: receivedTimestamp)
                 body.append(UInt8(ascii: "\""))
             case (_, .eventID):
-                continue  // identify and forget keep the id as the relay's own handle
+                // Identify and forget keep the id as the relay's own handle, not in the body.
+                if let slot {
+                    appendScratch(slot.range, to: &side)
+                } else {
+                    EventID.appendLiteral(to: &side, using: &random)
+                }
+                eventIDLiteral = .side(0..<side.count)
             default:
-                if let slot = slots[field.rawValue] { member(field.name, scratch[slot.range]) }
+                guard let slot else { continue }
+                Self.appendMemberName(field, to: &body)
+                let start = body.count
+                appendScratch(slot.range, to: &body)
+                if field == .userID { userIDLiteral = .body(start..<body.count) }
             }
         }
         body.append(UInt8(ascii: "}"))
 
-        return .success(ValidatedEvent(kind: kind, eventIDLiteral: eventIDLiteral, eventID: eventID, userID: userID, body: body, warnings: warnings))
+        // The text of an id is its literal without the quotes, unless the literal has escapes.
+        func text(of literal: ValidatedEvent.Location) -> ValidatedEvent.Location {
+            let content = (literal.range.lowerBound + 1)..<(literal.range.upperBound - 1)
+            let storage = literal.inSide ? side : body
+            guard storage[content].contains(UInt8(ascii: "\\")) else {
+                return ValidatedEvent.Location(inSide: literal.inSide, range: content)
+            }
+            let decoded = JSONTranscoder.decodeCanonicalString(Array(storage[literal.range]))
+            let start = side.count
+            side.append(contentsOf: decoded)
+            return .side(start..<side.count)
+        }
+        let warningsLocation = appendWarnings(unused: unused, kind: kind, to: &side)
+        let eventIDLiteralLocation = eventIDLiteral!
+        let eventIDLocation = text(of: eventIDLiteralLocation)
+        let userIDLocation = userIDLiteral.map(text(of:))
+        return ValidatedEvent(
+            kind: kind, body: body, side: side, warningsLocation: warningsLocation, eventIDLiteralLocation: eventIDLiteralLocation,
+            eventIDLocation: eventIDLocation, userIDLocation: userIDLocation)
+    }
+
+    /// Appends `,"name":` (no comma before the first member).
+    private static func appendMemberName(_ field: Field, to body: inout [UInt8]) {
+        if body.count > 1 { body.append(UInt8(ascii: ",")) }
+        let literal = field.literal
+        body.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        body.append(UInt8(ascii: ":"))
+    }
+
+    private func appendScratch(_ range: Range<Int>, to out: inout [UInt8]) {
+        scratch.withUnsafeBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    private func scratchEquals(_ range: Range<Int>, _ literal: StaticString) -> Bool {
+        scratch.withUnsafeBytes { Bytes.equal(UnsafeRawBufferPointer(rebasing: $0[range]), literal) }
     }
 
     static func describe(_ kind: JSONTranscoder.ValueKind) -> String {

@@ -38,7 +38,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private let writer: OutboxWriter
     private let metrics: RelayMetrics
     private let logger: Logger
-    private let validator = EventValidator()
+    private var validator = EventValidator()
     private var framer: LineFramer
     private var current = Group(id: 0, entries: [], events: [], outcomes: nil)
     private var groups = CircularBuffer<Group>()
@@ -221,21 +221,22 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         while let head = groups.first, let outcomes = head.outcomes {
             groups.removeFirst()
             var buffer = context.channel.allocator.buffer(capacity: head.entries.count * 64)
-            for entry in head.entries {
-                switch entry {
-                case .rejected(let rejection):
-                    metrics.linesRefused(rejection.code)
-                    AckEncoder.writeRejected(rejection, to: &buffer)
-                case .event(let index):
-                    switch outcomes[index] {
-                    case .stored(_, let purged):
-                        metrics.eventsAcked.increment()
-                        AckEncoder.writeStored(
-                            eventIDLiteral: head.events[index].eventIDLiteral, purged: purged, warnings: head.events[index].warnings,
-                            to: &buffer)
+            // Through a buffer pointer: the acks borrow each event instead of copying it.
+            head.events.withUnsafeBufferPointer { events in
+                for entry in head.entries {
+                    switch entry {
                     case .rejected(let rejection):
                         metrics.linesRefused(rejection.code)
                         AckEncoder.writeRejected(rejection, to: &buffer)
+                    case .event(let index):
+                        switch outcomes[index] {
+                        case .stored(_, let purged):
+                            metrics.eventsAcked.increment()
+                            AckEncoder.writeStored(events[index], purged: purged, to: &buffer)
+                        case .rejected(let rejection):
+                            metrics.linesRefused(rejection.code)
+                            AckEncoder.writeRejected(rejection, to: &buffer)
+                        }
                     }
                 }
             }

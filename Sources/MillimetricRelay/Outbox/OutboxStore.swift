@@ -95,13 +95,17 @@ final class OutboxStore {
         let statement = insertEvent
         defer { statement.clearBindings() }
         try statement.bind(event.kind.rawValue, at: 1)
-        try statement.bind(event.eventID, at: 2)
-        try statement.bind(event.userID, at: 3)
         try statement.bind(event.body.count, at: 5)
         try statement.bind(receivedAt, at: 6)
-        let result: Result<Void, SQLiteError> = event.body.withUnsafeBytes { body in
+        let result: Result<Void, SQLiteError> = event.withStoredColumns { eventID, userID, body in
             do throws(SQLiteError) {
-                // No copy: the body stays alive until the step below is done.
+                // No copies: the bytes stay alive until the step below is done.
+                try statement.bindTextNoCopy(eventID, at: 2)
+                if let userID {
+                    try statement.bindTextNoCopy(userID, at: 3)
+                } else {
+                    try statement.bindNull(at: 3)
+                }
                 try statement.bindTextNoCopy(body, at: 4)
                 try statement.step()
                 return .success(())

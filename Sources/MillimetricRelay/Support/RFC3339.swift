@@ -6,8 +6,7 @@
 /// so the relay refuses it rather than let the API guess.
 enum RFC3339 {
     /// Whether `bytes` is a strict RFC 3339 date-time.
-    static func isValid(_ bytes: some Collection<UInt8>) -> Bool {
-        let b = Array(bytes)
+    static func isValid(_ b: UnsafeRawBufferPointer) -> Bool {
         // yyyy-mm-ddThh:mm:ss = 19 bytes, then optional fraction, then Z or ±hh:mm.
         guard b.count >= 20 else { return false }
         func digits(_ start: Int, _ count: Int) -> Int? {

@@ -8,7 +8,8 @@ import Testing
 
     func validate(_ line: String) -> Result<ValidatedEvent, IngestRejection> {
         var line = line
-        return line.withUTF8 { EventValidator().validate(UnsafeRawBufferPointer($0), receivedTimestamp: stamp) }
+        var validator = EventValidator()
+        return line.withUTF8 { validator.validate(UnsafeRawBufferPointer($0), receivedTimestamp: stamp) }
     }
 
     func accepted(_ line: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ValidatedEvent {
@@ -170,7 +171,8 @@ import Testing
     @Test func invalidUTF8IsRefusedAsInvalidJSON() {
         for bytes: [UInt8] in [[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xE0, 0x80, 0x80], [0xF4, 0x90, 0x80, 0x80]] {
             let line = Array(#"{"event":""#.utf8) + bytes + Array(#""}"#.utf8)
-            let result = line.withUnsafeBytes { EventValidator().validate($0, receivedTimestamp: stamp) }
+            var validator = EventValidator()
+            let result = line.withUnsafeBytes { validator.validate($0, receivedTimestamp: stamp) }
             guard case .failure(let rejection) = result else {
                 Issue.record("accepted \(bytes)")
                 continue
@@ -225,5 +227,60 @@ import Testing
     @Test func keysAreComparedAfterUnescaping() throws {
         let event = try accepted(#"{"\u0065vent":"a","event_id":"x"}"#)
         #expect(body(event).hasPrefix(#"{"event":"a""#))
+    }
+
+    @Test func idsWrittenWithEscapesAreStoredAsTheirText() throws {
+        let event = try accepted(#"{"event":"a","event_id":"id\"1\u00e9","user_id":"u\\2\ud800"}"#)
+        #expect(event.eventIDLiteral == Array(#""id\"1é""#.utf8))
+        #expect(event.eventID == "id\"1é")
+        // A lone surrogate stays escaped in the body (as JSON.stringify writes it) and becomes
+        // U+FFFD in the text the outbox matches a forget against.
+        #expect(event.userID == "u\\2\u{FFFD}")
+        #expect(body(event) == #"{"event":"a","event_id":"id\"1é","timestamp":"2026-11-23T10:00:00.000Z","user_id":"u\\2\ud800"}"#)
+    }
+
+    @Test func identifyAndForgetKeepTheirIdOutsideTheBody() throws {
+        let identify = try accepted(#"{"type":"identify","anonymous_id":"a","user_id":"u","event_id":"i-\n1"}"#)
+        #expect(identify.eventIDLiteral == Array(#""i-\n1""#.utf8))
+        #expect(identify.eventID == "i-\n1")
+        #expect(!body(identify).contains("i-"))
+        let forget = try accepted(#"{"type":"forget","user_id":"u"}"#)
+        #expect(forget.eventIDLiteral.count == 38)
+        #expect(forget.eventID.count == 36)
+        #expect(forget.userID == "u")
+    }
+
+    @Test func aValidatorReusedForManyLinesKeepsNothingOfTheLastOne() throws {
+        var validator = EventValidator()
+        func run(_ line: String) -> Result<ValidatedEvent, IngestRejection> {
+            var line = line
+            return line.withUTF8 { validator.validate(UnsafeRawBufferPointer($0), receivedTimestamp: stamp) }
+        }
+        let lines = [
+            #"{"event":"a","user_id":"u1","properties":{"k":1},"country":"x"}"#,
+            #"{"event":"b"}"#,
+            #"{"type":"identify","anonymous_id":"a","user_id":"u2"}"#,
+            #"{"event":1}"#,
+            #"{"event":"c","event_id":"e"}"#,
+        ]
+        var seen: [ValidatedEvent] = []
+        for line in lines {
+            let reused = run(line)
+            let fresh = try? validate(line).get()
+            switch reused {
+            case .success(let event):
+                #expect(event.body.count == fresh?.body.count)
+                #expect(event.userID == fresh?.userID)
+                #expect(event.warnings == fresh?.warnings)
+                seen.append(event)
+            case .failure(let rejection):
+                #expect(fresh == nil, "\(rejection)")
+            }
+        }
+        #expect(seen.count == 4)
+        #expect(String(decoding: seen[1].body, as: UTF8.self).hasPrefix(#"{"event":"b","event_id":""#))
+        #expect(seen[1].userID == nil && seen[1].warnings.isEmpty)
+        #expect(seen[3].eventID == "e")
+        #expect(Set(seen.map(\.eventID)).count == 4)
     }
 }

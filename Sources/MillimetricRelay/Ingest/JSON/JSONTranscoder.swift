@@ -179,6 +179,18 @@ struct JSONTranscoder {
         }
     }
 
+    /// The unescaped UTF-8 of a string literal this transcoder wrote (a lone surrogate becomes
+    /// U+FFFD). For the rare id written with escapes; ids without escapes need no decoding.
+    static func decodeCanonicalString(_ literal: [UInt8]) -> [UInt8] {
+        literal.withUnsafeBytes { bytes in
+            var parser = JSONTranscoder(bytes: bytes)
+            var sink = [UInt8]()
+            // Canonical text always parses; should it not, the literal is the safest answer.
+            guard (try? parser.transcodeString(into: &sink, captureDecoded: true)) != nil else { return literal }
+            return parser.decoded
+        }
+    }
+
     /// Parses a string at `index` (which must be a quote), appends its canonical quoted form to
     /// `out`, and returns its length in UTF-16 code units. With `captureDecoded`, the unescaped
     /// UTF-8 is left in ``decoded`` (a lone surrogate becomes U+FFFD there).
