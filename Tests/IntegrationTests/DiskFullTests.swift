@@ -87,8 +87,8 @@ import Testing
 
     @Test func aPageLimitedOutboxRefusesWithOutboxFullAndDrainingMakesRoomAgain() throws {
         let api = try StandInProcess(arguments: ["--down", "--no-rate-limits"])
-        // 200 pages of 4 KiB: about 1,800 of these events.
-        let relay = try RelayProcess(host: api.baseURL, environment: ["MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT": "200"])
+        // 50 pages of 16 KiB: about 1,800 of these events.
+        let relay = try RelayProcess(host: api.baseURL, environment: ["MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT": "50"])
         defer { relay.terminate() }
 
         let (acked, refusals) = try Self.fill(relay)

@@ -28,6 +28,8 @@ public enum BareSQLite {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let database = try BenchDatabase(path: path)
+        // The relay's page size for a new outbox (OutboxSchema.pageSize), set before anything is written.
+        try database.execute("PRAGMA page_size = 16384")
         try database.execute("PRAGMA journal_mode = WAL")
         guard ["full", "normal"].contains(synchronous.lowercased()) else {
             throw BenchmarkError("synchronous must be full or normal")

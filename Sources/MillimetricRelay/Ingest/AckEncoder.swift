@@ -3,7 +3,7 @@ import NIOCore
 /// Writes ack lines (SPEC §4) straight into the connection's output buffer.
 enum AckEncoder {
     /// `{"ok":true,"event_id":…[,"purged":N][,"warnings":[…]]}\n`
-    static func writeStored(_ event: ValidatedEvent, purged: Int?, to buffer: inout ByteBuffer) {
+    static func writeStored(_ event: borrowing ValidatedEvent, purged: Int?, to buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"ok":true,"event_id":"#)
         event.withBytes(at: event.eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
         if let purged {

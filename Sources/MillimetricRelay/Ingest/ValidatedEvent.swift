@@ -32,8 +32,11 @@ public struct ValidatedEvent: Sendable, Equatable {
 
     /// Calls `work` with the bytes at `location`.
     func withBytes<Result>(at location: Location, _ work: (UnsafeRawBufferPointer) -> Result) -> Result {
-        (location.inSide ? side : body).withUnsafeBytes { bytes in
-            work(UnsafeRawBufferPointer(rebasing: bytes[location.range]))
+        // Not `(inSide ? side : body).withUnsafeBytes`: that would copy (retain) the array.
+        if location.inSide {
+            side.withUnsafeBytes { work(UnsafeRawBufferPointer(rebasing: $0[location.range])) }
+        } else {
+            body.withUnsafeBytes { work(UnsafeRawBufferPointer(rebasing: $0[location.range])) }
         }
     }
 

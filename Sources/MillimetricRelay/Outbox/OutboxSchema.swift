@@ -53,6 +53,13 @@ enum OutboxSchema {
 
     static var currentVersion: Int64 { Int64(migrations.count) }
 
+    /// The page size of a new outbox: 16 KiB rather than SQLite's 4 KiB. Each commit writes its
+    /// pages to the WAL one system call each, and the queue is a stream of ~0.5 KB rows that are
+    /// appended, then deleted in runs; four times fewer pages per event took the writer's CPU
+    /// down by a fifth under the peer load (12 % more events/s). Larger pages added little more
+    /// and would make each small commit of a quiet host write more bytes.
+    static let pageSize = 16_384
+
     /// Checks that `connection` is an outbox (or a new, empty file) and migrates it to the
     /// current version.
     static func prepare(_ connection: SQLiteConnection, path: String) throws(OutboxError) {
@@ -81,6 +88,10 @@ enum OutboxSchema {
         }
         guard version < currentVersion else { return }
         do {
+            if objectCount == 0 {
+                // Only a new file takes a page size; an existing one keeps its own.
+                try connection.execute("PRAGMA page_size = \(Self.pageSize)")
+            }
             try connection.execute("BEGIN IMMEDIATE")
             for step in Int(version)..<migrations.count {
                 try connection.execute(migrations[step])

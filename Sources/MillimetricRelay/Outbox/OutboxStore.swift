@@ -91,7 +91,7 @@ final class OutboxStore {
     }
 
     /// Inserts one validated event; returns its sequence number.
-    func insert(_ event: ValidatedEvent, receivedAt: Int64) throws(SQLiteError) -> Int64 {
+    func insert(_ event: borrowing ValidatedEvent, receivedAt: Int64) throws(SQLiteError) -> Int64 {
         let statement = insertEvent
         defer { statement.clearBindings() }
         try statement.bind(event.kind.rawValue, at: 1)

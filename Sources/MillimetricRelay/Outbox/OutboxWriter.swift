@@ -231,24 +231,25 @@ public final class OutboxWriter: Sendable {
                 case .ingest(let events, let receivedAt, _):
                     var outcomes: [Outcome] = []
                     outcomes.reserveCapacity(events.count)
-                    for event in events {
+                    // By index: each event is borrowed from the array, not copied.
+                    for index in events.indices {
                         var purgedRows: Int?
-                        if event.kind == .forget, let userID = event.userID {
+                        if events[index].kind == .forget, let userID = events[index].userID {
                             // A forget is never refused for space: it frees space, and erasure must not wait.
                             let result = try store.purge(userID: userID)
                             storedBytes -= result.bytes
                             queuedEvents -= Int64(result.queued)
                             purgedRows = result.queued
                             purged = purged || result.queued + result.deadLetters > 0
-                        } else if storedBytes + Int64(event.body.count) > maximumBytes {
+                        } else if storedBytes + Int64(events[index].body.count) > maximumBytes {
                             outcomes.append(.rejected(IngestRejection(.outboxFull, "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
                             continue
                         }
-                        let seq = try store.insert(event, receivedAt: receivedAt)
+                        let seq = try store.insert(events[index], receivedAt: receivedAt)
                         lastSeq = seq
                         addedRows = true
                         inserted += 1
-                        storedBytes += Int64(event.body.count)
+                        storedBytes += Int64(events[index].body.count)
                         queuedEvents += 1
                         outcomes.append(.stored(seq: seq, purged: purgedRows))
                     }

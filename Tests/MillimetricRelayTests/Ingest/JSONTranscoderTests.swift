@@ -26,6 +26,33 @@ import Testing
         #expect(try canonical(input) == expected)
     }
 
+    @Test(arguments: [
+        ("0.00000123", "0.00000123"), ("0.000000123", "1.23e-7"), ("-0.5", "-0.5"), ("12.34", "12.34"),
+        ("123456789012.345", "123456789012.345"), ("1234567890123.4567", "1234567890123.4568"),
+        ("0.1000000000000001", "0.1000000000000001"), ("9007199254740.993", "9007199254740.992"),
+    ])
+    func decimalsTakeTheShortcutOnlyWhenJavaScriptPrintsThemAsWritten(_ input: String, _ expected: String) throws {
+        #expect(try canonical(input) == expected)
+    }
+
+    /// The decimal shortcut against the full path (parse as a double, format as JavaScript
+    /// does), for many random decimals around the shortcut's limits.
+    @Test func theDecimalShortcutAgreesWithTheFullPath() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let integerDigits = Int.random(in: 0...9, using: &generator)
+            var text = Bool.random(using: &generator) ? "-" : ""
+            text += integerDigits == 0 ? "0" : String(Int.random(in: 1...9, using: &generator))
+            for _ in 1..<max(integerDigits, 1) { text += String(Int.random(in: 0...9, using: &generator)) }
+            text += "."
+            let leadingZeros = integerDigits == 0 ? Int.random(in: 0...7, using: &generator) : 0
+            text += String(repeating: "0", count: leadingZeros)
+            for _ in 0..<Int.random(in: 1...10, using: &generator) { text += String(Int.random(in: 0...9, using: &generator)) }
+            let expected = String(decoding: JavaScriptNumber.format(Double(text)!), as: UTF8.self)
+            #expect(try canonical(text) == expected, "\(text)")
+        }
+    }
+
     @Test func stringsUseJSONStringifyEscaping() throws {
         #expect(try canonical(#""a\/b""#) == #""a/b""#)
         #expect(try canonical(#""\u00e9\u20ac""#) == "\"é€\"")

@@ -391,15 +391,20 @@ struct JSONTranscoder {
         } else {
             throw unexpected("a digit")
         }
+        let integerEnd = index
+        var fraction: Range<Int>?
+        var hasExponent = false
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             isPlainInteger = false
             index += 1
             let fractionStart = index
             while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
             guard index > fractionStart else { throw unexpected("a digit after '.'") }
+            fraction = fractionStart..<index
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             isPlainInteger = false
+            hasExponent = true
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             let exponentStart = index
@@ -417,9 +422,33 @@ struct JSONTranscoder {
             }
             return
         }
+        if !hasExponent, let fraction, isShortestDecimal(integer: start..<integerEnd, fraction: fraction) {
+            out.append(contentsOf: lexeme)
+            return
+        }
         let text = String(decoding: lexeme, as: UTF8.self)
         guard let value = Double(text) else { throw .syntax("unreadable number", at: start) }
         out.append(contentsOf: JavaScriptNumber.format(value))
+    }
+
+    /// Whether JavaScript prints the decimal `integer.fraction` (no exponent) exactly as
+    /// written, so that parsing and formatting it as a double can be skipped (prices, shares:
+    /// the common case). True when the fraction does not end in 0, there are at most 15
+    /// significant digits, and the value is at least 1e-6 (below, JavaScript switches to
+    /// exponent notation). Why 15 digits suffice: every decimal of up to 15 significant digits
+    /// survives the round trip through a double (DBL_DIG), so no shorter decimal names the same
+    /// double, and the shortest round-trip digits JavaScript prints are the ones written.
+    private func isShortestDecimal(integer: Range<Int>, fraction: Range<Int>) -> Bool {
+        guard bytes[fraction.upperBound - 1] != UInt8(ascii: "0") else { return false }
+        var integerDigits = integer
+        if bytes[integerDigits.lowerBound] == UInt8(ascii: "-") { integerDigits = (integerDigits.lowerBound + 1)..<integerDigits.upperBound }
+        if integerDigits.count == 1 && bytes[integerDigits.lowerBound] == UInt8(ascii: "0") {
+            // 0.000ddd: leading zeros of the fraction are not significant.
+            var leadingZeros = 0
+            while bytes[fraction.lowerBound + leadingZeros] == UInt8(ascii: "0") { leadingZeros += 1 }
+            return leadingZeros <= 5 && fraction.count - leadingZeros <= 15
+        }
+        return integerDigits.count + fraction.count <= 15
     }
 }
 
