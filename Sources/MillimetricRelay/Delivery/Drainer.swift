@@ -73,7 +73,7 @@ final class Drainer: Sendable {
         }
         self.pool.withLock { $0 = pool }
         let thread = Thread { [self] in
-            ThreadName.setCurrent("drainer")
+            CurrentThread.setName("drainer")
             self.run(pool: pool)
             pool.shutdown()
             self.finished.signal()

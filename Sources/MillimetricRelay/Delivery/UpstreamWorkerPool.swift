@@ -50,7 +50,7 @@ final class UpstreamWorkerPool: Sendable {
             // Each client moves to its own thread and is used by that thread only.
             let transfer = UnsafeTransfer(client)
             let thread = Thread { [self] in
-            ThreadName.setCurrent("upstream-\(index)")
+            CurrentThread.setName("upstream-\(index)")
                 self.work(client: transfer.value, completion: completion)
                 transfer.value.close()
                 self.exited.signal()

@@ -86,7 +86,7 @@ public final class OutboxWriter: Sendable {
         // The store moves to the writer thread and is never touched from this one again.
         let holder = UnsafeTransfer(StoreHolder(store))
         let thread = Thread { [self] in
-            ThreadName.setCurrent("outbox-writer")
+            CurrentThread.setName("outbox-writer")
             self.run(store: holder.value.store!)
             // The last reference: statements are finalized, then the connection closes, which
             // checkpoints the WAL and removes it — a clean close.
