@@ -53,6 +53,42 @@ import Testing
         }
     }
 
+    /// The eight-bytes-at-a-time scan against a plain byte loop: every special byte at every
+    /// offset of a word, and random text mixing them in.
+    @Test func thePlainRunScanStopsWhereABytewiseScanStops() {
+        func bytewise(_ bytes: [UInt8], from start: Int) -> Int {
+            var index = start
+            while index < bytes.count {
+                let b = bytes[index]
+                if b < 0x20 || b == 0x22 || b == 0x5C || b >= 0x80 { break }
+                index += 1
+            }
+            return index
+        }
+        let specials: [UInt8] = [0x00, 0x01, 0x1F, 0x22, 0x5C, 0x80, 0xC3, 0xFF]
+        let plain: [UInt8] = [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F, 0x41, 0x7E]
+        for length in 0..<40 {
+            for position in 0...length {
+                for special in specials {
+                    var bytes = (0..<length).map { plain[$0 % plain.count] }
+                    if position < length { bytes[position] = special }
+                    for start in [0, 1, 3].filter({ $0 <= length }) {
+                        let fast = bytes.withUnsafeBytes { JSONTranscoder.endOfPlainRun(in: $0, from: start) }
+                        #expect(fast == bytewise(bytes, from: start), "\(bytes) from \(start)")
+                    }
+                }
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let bytes = (0..<Int.random(in: 0..<64, using: &generator)).map { _ in
+                Int.random(in: 0..<10, using: &generator) == 0 ? specials.randomElement(using: &generator)! : UInt8.random(in: 0x20...0x7E, using: &generator)
+            }
+            let fast = bytes.withUnsafeBytes { JSONTranscoder.endOfPlainRun(in: $0, from: 0) }
+            #expect(fast == bytewise(bytes, from: 0), "\(bytes)")
+        }
+    }
+
     @Test func stringsUseJSONStringifyEscaping() throws {
         #expect(try canonical(#""a\/b""#) == #""a/b""#)
         #expect(try canonical(#""\u00e9\u20ac""#) == "\"é€\"")

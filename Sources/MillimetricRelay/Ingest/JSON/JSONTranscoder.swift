@@ -202,13 +202,9 @@ struct JSONTranscoder {
         while true {
             // Copy the longest run of bytes that need neither escaping nor multi-byte decoding.
             let runStart = index
-            while index < bytes.count {
-                let b = bytes[index]
-                if b < 0x20 || b == 0x22 || b == 0x5C || b >= 0x80 { break }
-                index += 1
-            }
+            index = Self.endOfPlainRun(in: bytes, from: index)
             if index > runStart {
-                let run = UnsafeRawBufferPointer(rebasing: bytes[runStart..<index])
+                let run = UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + runStart, count: index - runStart)
                 out.append(contentsOf: run)
                 if captureDecoded { decoded.append(contentsOf: run) }
                 utf16 += index - runStart
@@ -232,6 +228,35 @@ struct JSONTranscoder {
                 utf16 += width == 4 ? 2 : 1
             }
         }
+    }
+
+    /// The index of the first byte at or after `start` that ends a plain run inside a string: a
+    /// quote, a backslash, a control character or a non-ASCII byte (or the end).
+    ///
+    /// Eight bytes at a time while none of them qualifies (the common case: ids, names, URLs),
+    /// with the classic "has a zero byte" bit trick: for x, (x - 0x01…01) & ~x & 0x80…80 is
+    /// non-zero exactly when some byte of x is zero.
+    @inline(__always)
+    static func endOfPlainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special =
+                ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                | (word &- (ones &* 0x20)) | word
+            if special & highs != 0 { break }
+            index += 8
+        }
+        while index < bytes.count {
+            let b = bytes[index]
+            if b < 0x20 || b == 0x22 || b == 0x5C || b >= 0x80 { break }
+            index += 1
+        }
+        return index
     }
 
     /// Validates the UTF-8 sequence at `index` (first byte >= 0x80) and returns its length.
