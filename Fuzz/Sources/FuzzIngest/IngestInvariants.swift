@@ -109,7 +109,7 @@ enum IngestInvariants {
 
         // The ack: one line of JSON naming the same event id and each warning.
         var buffer = ByteBuffer()
-        AckEncoder.writeStored(event, purged: event.kind == .forget ? 0 : nil, to: &buffer)
+        AckEncoder.writeStored([event], at: 0, purged: event.kind == .forget ? 0 : nil, to: &buffer)
         if let ack = checkAckLine(buffer, line: line) {
             require(ack["ok"] as? Bool == true, "a stored ack without ok:true", line)
             require(ack["event_id"] as? String == event.eventID, "the ack's event_id is not the stored one", line)

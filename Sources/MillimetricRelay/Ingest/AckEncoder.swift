@@ -2,20 +2,27 @@ import NIOCore
 
 /// Writes ack lines (SPEC §4) straight into the connection's output buffer.
 enum AckEncoder {
-    /// `{"ok":true,"event_id":…[,"purged":N][,"warnings":[…]]}\n`
-    static func writeStored(_ event: borrowing ValidatedEvent, purged: Int?, to buffer: inout ByteBuffer) {
-        buffer.writeStaticString(#"{"ok":true,"event_id":"#)
-        event.withBytes(at: event.eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
-        if let purged {
-            buffer.writeStaticString(#","purged":"#)
-            buffer.writeString(String(purged))
+    /// `{"ok":true,"event_id":…[,"purged":N][,"warnings":[…]]}\n` for `events[index]`.
+    ///
+    /// Takes the array and an index, not the event: reading the bytes in place through the
+    /// array's storage copies nothing, where passing the event along copied (retained) it for
+    /// every ack.
+    static func writeStored(_ events: [ValidatedEvent], at index: Int, purged: Int?, to buffer: inout ByteBuffer) {
+        events.withUnsafeBufferPointer { events in
+            let event = events.baseAddress! + index
+            buffer.writeStaticString(#"{"ok":true,"event_id":"#)
+            event.pointee.withBytes(at: event.pointee.eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
+            if let purged {
+                buffer.writeStaticString(#","purged":"#)
+                buffer.writeString(String(purged))
+            }
+            if let warnings = event.pointee.warningsLocation {
+                buffer.writeStaticString(#","warnings":["#)
+                event.pointee.withBytes(at: warnings) { _ = buffer.writeBytes($0) }
+                buffer.writeStaticString("]")
+            }
+            buffer.writeStaticString("}\n")
         }
-        if let warnings = event.warningsLocation {
-            buffer.writeStaticString(#","warnings":["#)
-            event.withBytes(at: warnings) { _ = buffer.writeBytes($0) }
-            buffer.writeStaticString("]")
-        }
-        buffer.writeStaticString("}\n")
     }
 
     /// `{"ok":false,"error":"CODE","message":"…"}\n`

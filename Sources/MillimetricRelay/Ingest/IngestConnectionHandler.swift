@@ -164,7 +164,6 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     private func accept(_ frame: LineFramer.Frame) {
-        metrics.linesReceived.increment()
         unackedLines += 1
         switch frame {
         case .tooLong:
@@ -187,6 +186,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     private func submitCurrentGroup(context: ChannelHandlerContext) {
         guard !current.entries.isEmpty else { return }
+        // Every line read becomes exactly one entry of one group: counted here, once per group.
+        metrics.linesReceived.increment(by: current.entries.count)
         var group = current
         current = Group(id: 0, entries: [], events: [], outcomes: nil)
         let id = nextGroupID
@@ -221,25 +222,24 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         while let head = groups.first, let outcomes = head.outcomes {
             groups.removeFirst()
             var buffer = context.channel.allocator.buffer(capacity: head.entries.count * 64)
-            // Through a buffer pointer: the acks borrow each event instead of copying it.
-            head.events.withUnsafeBufferPointer { events in
-                for entry in head.entries {
-                    switch entry {
+            var acked = 0
+            for entry in head.entries {
+                switch entry {
+                case .rejected(let rejection):
+                    metrics.linesRefused(rejection.code)
+                    AckEncoder.writeRejected(rejection, to: &buffer)
+                case .event(let index):
+                    switch outcomes[index] {
+                    case .stored(_, let purged):
+                        acked += 1
+                        AckEncoder.writeStored(head.events, at: index, purged: purged, to: &buffer)
                     case .rejected(let rejection):
                         metrics.linesRefused(rejection.code)
                         AckEncoder.writeRejected(rejection, to: &buffer)
-                    case .event(let index):
-                        switch outcomes[index] {
-                        case .stored(_, let purged):
-                            metrics.eventsAcked.increment()
-                            AckEncoder.writeStored(events[index], purged: purged, to: &buffer)
-                        case .rejected(let rejection):
-                            metrics.linesRefused(rejection.code)
-                            AckEncoder.writeRejected(rejection, to: &buffer)
-                        }
                     }
                 }
             }
+            metrics.eventsAcked.increment(by: acked)
             unackedLines -= head.entries.count
             lastWrite = context.write(wrapOutboundOut(buffer))
             wrote = true

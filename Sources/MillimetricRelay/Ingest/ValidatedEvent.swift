@@ -31,6 +31,7 @@ public struct ValidatedEvent: Sendable, Equatable {
     let userIDLocation: Location?
 
     /// Calls `work` with the bytes at `location`.
+    @inline(__always)
     func withBytes<Result>(at location: Location, _ work: (UnsafeRawBufferPointer) -> Result) -> Result {
         // Not `(inSide ? side : body).withUnsafeBytes`: that would copy (retain) the array.
         if location.inSide {

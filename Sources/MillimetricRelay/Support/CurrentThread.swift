@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Attributes of the calling thread that the kernel sees: its name and its CPU priority.
+/// Attributes of the calling thread that the kernel sees.
 enum CurrentThread {
     /// Names the thread as `top -H`, `perf` and `/proc/PID/task/*/comm` show it.
     ///
@@ -16,15 +16,5 @@ enum CurrentThread {
         defer { close(fd) }
         let bytes = Array(name.utf8.prefix(15))
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    }
-
-    /// Raises the thread's nice value by `amount` over the process's (Linux keeps nice values
-    /// per thread; `setpriority` with who 0 changes the calling thread only). Lowering a
-    /// priority needs no privilege; past 19 it stays at 19. Failing is harmless.
-    static func lowerPriority(by amount: Int32) {
-        errno = 0
-        let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-        guard errno == 0 else { return }
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(current + amount, 19))
     }
 }
