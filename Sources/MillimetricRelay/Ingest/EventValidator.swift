@@ -109,6 +109,7 @@ public struct EventValidator: Sendable {
     /// - Parameter receivedTimestamp: the RFC 3339 time the line was read, stamped on track
     ///   events without a `timestamp`.
     public mutating func validate(_ line: UnsafeRawBufferPointer, receivedTimestamp: [UInt8]) -> Result<ValidatedEvent, IngestRejection> {
+        defer { releaseOversizedMemory() }
         var parser = JSONTranscoder(bytes: line)
         scratch.removeAll(keepingCapacity: true)
         for index in slots.indices { slots[index] = nil }
@@ -191,6 +192,20 @@ public struct EventValidator: Sendable {
         }
 
         return .success(assemble(kind: kind, unused: unused, receivedTimestamp: receivedTimestamp))
+    }
+
+    /// Working memory a connection keeps between lines; after a larger line it is given back,
+    /// so that a thousand idle connections that each once sent a 200 KB line do not hold 200 MB.
+    static let retainedCapacity = 16_384
+
+    /// The bytes of working memory kept now (for tests).
+    var retainedBytes: Int { scratch.capacity + keyLiteral.capacity + ignoredKeys.capacity }
+
+    private mutating func releaseOversizedMemory() {
+        if scratch.capacity > Self.retainedCapacity { scratch = [] }
+        if keyLiteral.capacity > Self.retainedCapacity { keyLiteral = [] }
+        if ignoredKeys.capacity > Self.retainedCapacity { ignoredKeys = [] }
+        if ignored.count > 64 { ignored = [] }
     }
 
     /// Remembers the key just parsed (in `keyLiteral`) as stripped, once however often it repeats.

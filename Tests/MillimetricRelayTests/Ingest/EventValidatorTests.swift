@@ -283,4 +283,18 @@ import Testing
         #expect(seen[3].eventID == "e")
         #expect(Set(seen.map(\.eventID)).count == 4)
     }
+
+    @Test func aLargeLineDoesNotLeaveItsWorkingMemoryBehind() throws {
+        var validator = EventValidator()
+        func run(_ line: String) -> Result<ValidatedEvent, IngestRejection> {
+            var line = line
+            return line.withUTF8 { validator.validate(UnsafeRawBufferPointer($0), receivedTimestamp: stamp) }
+        }
+        let big = #"{"event":"a","url":"\#(String(repeating: "u", count: 200_000))","\#(String(repeating: "k", count: 100_000))":1}"#
+        let event = try run(big).get()
+        #expect(event.body.count > 200_000)
+        #expect(validator.retainedBytes <= 3 * EventValidator.retainedCapacity)
+        // And it still works afterwards.
+        #expect(try String(decoding: run(#"{"event":"b","event_id":"x"}"#).get().body, as: UTF8.self).hasPrefix(#"{"event":"b""#))
+    }
 }
