@@ -32,6 +32,23 @@ import Testing
         #expect(notify.count(of: "STOPPING=1") == 1)
     }
 
+    /// What `top -H` and `ps -L` show an operator: the relay's own threads by name.
+    @Test func theRelaysThreadsCarryTheirNames() throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let pid = try #require(relay.process?.processIdentifier)
+        var names = Set<String>()
+        let named = RelayProcess.eventually(timeout: .seconds(10)) {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            names = Set(tasks.compactMap { task in
+                (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            })
+            return names.isSuperset(of: ["outbox-writer", "drainer", "upstream-0"])
+        }
+        #expect(named, "threads: \(names.sorted())")
+    }
+
     @Test func watchdogPingsStopWhenTheDrainerStalls() throws {
         let relay = try RelayProcess(start: false)
         let notify = try NotifySocket(directory: relay.directory)
