@@ -78,7 +78,6 @@ final class Drainer: Sendable {
             pool.shutdown()
             self.finished.signal()
         }
-        thread.name = "drainer"
         thread.start()
     }
 

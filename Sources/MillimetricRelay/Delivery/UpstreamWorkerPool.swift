@@ -55,7 +55,6 @@ final class UpstreamWorkerPool: Sendable {
                 transfer.value.close()
                 self.exited.signal()
             }
-            thread.name = "upstream-\(index)"
             thread.start()
         }
         _ = logger

@@ -94,7 +94,6 @@ public final class OutboxWriter: Sendable {
             self.logger.debug("outbox closed")
             self.finished.signal()
         }
-        thread.name = "outbox-writer"
         thread.start()
     }
 
