@@ -69,12 +69,30 @@ struct ProcessStatistics: Sendable, Equatable {
         self.maximumFileDescriptors = maximumFileDescriptors
     }
 
-    /// Reads this process's statistics, or nil where `/proc` is not available.
+    /// The boot time, read once so that `process_start_time_seconds` never moves while the
+    /// process lives (alert rules count its changes as restarts). The unit's `ProcSubset=pid`
+    /// hides `/proc/stat`; then it comes from the clocks, rounded to the second as `btime` is.
+    static let systemBootTime: Double? = {
+        if let procStat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let bootTime = bootTime(procStat: procStat) {
+            return bootTime
+        }
+        return bootTimeFromClocks()
+    }()
+
+    /// Now on the wall clock minus the time since boot (`CLOCK_BOOTTIME`), to the second.
+    static func bootTimeFromClocks() -> Double? {
+        var sinceBoot = timespec()
+        var now = timespec()
+        guard clock_gettime(CLOCK_BOOTTIME, &sinceBoot) == 0, clock_gettime(CLOCK_REALTIME, &now) == 0 else { return nil }
+        let seconds = (Double(now.tv_sec) - Double(sinceBoot.tv_sec)) + (Double(now.tv_nsec) - Double(sinceBoot.tv_nsec)) / 1e9
+        return seconds.rounded()
+    }
+
+    /// Reads this process's statistics, or nil where `/proc/self` is not available.
     static func current() -> ProcessStatistics? {
         guard let statLine = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
             let stat = StatFields(stat: statLine),
-            let procStat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-            let bootTime = bootTime(procStat: procStat)
+            let bootTime = systemBootTime
         else { return nil }
         return ProcessStatistics(
             stat: stat, bootTime: bootTime, clockTicksPerSecond: Double(sysconf(Int32(_SC_CLK_TCK))),

@@ -33,6 +33,21 @@ import Testing
         #expect(ProcessStatistics.bootTime(procStat: "cpu 1\n") == nil)
     }
 
+    /// The unit's `ProcSubset=pid` hides /proc/stat: the clocks give the same boot time.
+    @Test func theClocksGiveTheBootTimeThatProcStatHas() throws {
+        let procStat = try String(contentsOfFile: "/proc/stat", encoding: .utf8)
+        let btime = try #require(ProcessStatistics.bootTime(procStat: procStat))
+        let fromClocks = try #require(ProcessStatistics.bootTimeFromClocks())
+        #expect(abs(btime - fromClocks) <= 2)
+    }
+
+    /// Read once: the start time does not wander between scrapes.
+    @Test func theStartTimeIsTheSameAtEveryRead() throws {
+        let first = try #require(ProcessStatistics.current())
+        let second = try #require(ProcessStatistics.current())
+        #expect(first.startTimeSeconds == second.startTimeSeconds)
+    }
+
     /// This test process, read for real: started before now and after boot, using memory, CPU
     /// and descriptors.
     @Test func thisProcessReadsSensibly() throws {
