@@ -75,7 +75,7 @@ load() {
     for round in $(seq 1 8); do
         {
             for i in $(seq 1 500); do printf '{"event":"load","event_id":"r%d-%d","user_id":"u%d"}\n' "$round" "$i" "$((i % 7))"; done
-            printf '{"type":"identify","user_id":"u1","traits":{"plan":"pro"}}\n'
+            printf '{"type":"identify","anonymous_id":"a1","user_id":"u1","traits":{"plan":"pro"}}\n'
             printf '{"type":"forget","user_id":"u3"}\n'
             printf '{"event":"poison","event_id":"p%d"}\n' "$round"
             printf 'not json\n'
