@@ -43,11 +43,11 @@ public struct RelayDaemon: Sendable {
         }
         // Metrics go to Prometheus only when a listener is configured; the factory must be in
         // place before the first metric is created.
-        var metricsServer: MetricsServer?
+        var metricsEndpoint: (registry: PrometheusCollectorRegistry, host: String, port: Int)?
         if let listen = configuration.metricsListen, let (host, port) = ValueParsing.hostPort(listen) {
             let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            metricsServer = MetricsServer(registry: registry, host: host, port: port, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry))
+            metricsEndpoint = (registry, host, port)
         }
         let metrics = RelayMetrics()
         let commits = CommitListener()
@@ -115,6 +115,17 @@ public struct RelayDaemon: Sendable {
             }
         }) != nil {
             logger.warning("test hook: the drainer will stall on purpose")
+        }
+
+        var metricsServer: MetricsServer?
+        if let metricsEndpoint {
+            let databasePath = configuration.databasePath
+            let refresher = ScrapeRefresher(
+                metrics: metrics, process: ProcessMetrics(), maximumBytes: configuration.maxOutboxBytes, logger: logger,
+                snapshot: { writer.snapshot }, upstream: { drainer.current.state }, deadLetters: { try DeadLetterStore(databasePath: databasePath).count() })
+            metricsServer = MetricsServer(
+                registry: metricsEndpoint.registry, host: metricsEndpoint.host, port: metricsEndpoint.port, group: group, logger: logger,
+                beforeScrape: { refresher.refresh() })
         }
 
         let watchdog: WatchdogConfiguration?

@@ -201,7 +201,10 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             return
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let metrics = self.metrics
         writer.submit(events, receivedAt: receivedAt) { outcomes in
+            // Counted at the commit, even if the producer has gone before its ack.
+            for outcome in outcomes { metrics.committed(outcome) }
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value
                 handler.groupCommitted(id: id, outcomes: outcomes, context: context)

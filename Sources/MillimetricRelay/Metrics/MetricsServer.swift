@@ -7,29 +7,38 @@ import ServiceLifecycle
 
 /// Serves the metrics in Prometheus text format on `GET /metrics`, on a loopback address only
 /// (`metrics_listen`, off by default): operators scrape it locally or through their agent.
+///
+/// Each scrape first runs `beforeScrape` (which brings the gauges up to date and may read the
+/// database) on NIO's thread pool, never on an event loop, then answers with the registry's text.
 final class MetricsServer: Service, Sendable {
     private let registry: PrometheusCollectorRegistry
     private let host: String
     private let port: Int
     private let group: any EventLoopGroup
+    private let beforeScrape: @Sendable () -> Void
     private let logger: Logger
 
-    init(registry: PrometheusCollectorRegistry, host: String, port: Int, group: any EventLoopGroup, logger: Logger) {
+    init(
+        registry: PrometheusCollectorRegistry, host: String, port: Int, group: any EventLoopGroup, logger: Logger,
+        beforeScrape: @escaping @Sendable () -> Void = {}
+    ) {
         self.registry = registry
         self.host = host
         self.port = port
         self.group = group
+        self.beforeScrape = beforeScrape
         self.logger = logger
     }
 
     func run() async throws {
         let registry = self.registry
+        let beforeScrape = self.beforeScrape
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry, beforeScrape: beforeScrape))
                 }
             }
             .bind(host: host, port: port).get()
@@ -45,10 +54,12 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let registry: PrometheusCollectorRegistry
+    private let beforeScrape: @Sendable () -> Void
     private var path = ""
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: PrometheusCollectorRegistry, beforeScrape: @escaping @Sendable () -> Void) {
         self.registry = registry
+        self.beforeScrape = beforeScrape
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -58,14 +69,34 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
         case .body:
             break
         case .end:
-            let found = path == "/metrics" || path.hasPrefix("/metrics?")
-            let body = found ? registry.emitToBuffer() : Array("not found; try /metrics\n".utf8)
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain")
-            headers.add(name: "Content-Length", value: String(body.count))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            guard path == "/metrics" || path.hasPrefix("/metrics?") else {
+                respond(status: .notFound, contentType: "text/plain", body: Array("not found; try /metrics\n".utf8), context: context)
+                return
+            }
+            let registry = self.registry
+            let beforeScrape = self.beforeScrape
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { () -> [UInt8] in
+                beforeScrape()
+                return registry.emitToBuffer()
+            }.whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let body):
+                    handler.respond(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body, context: context)
+                case .failure:
+                    handler.respond(status: .serviceUnavailable, contentType: "text/plain", body: Array("shutting down\n".utf8), context: context)
+                }
+            }
         }
+    }
+
+    private func respond(status: HTTPResponseStatus, contentType: String, body: [UInt8], context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.count))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

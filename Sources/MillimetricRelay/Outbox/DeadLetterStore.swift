@@ -50,6 +50,18 @@ public struct DeadLetterStore {
         }
     }
 
+    /// How many letters are held (for the metrics endpoint, at each scrape: a short read-only
+    /// transaction that never waits long for a lock).
+    public func count() throws(OutboxError) -> Int64 {
+        let connection = try OutboxConnection.open(path: databasePath, mode: .readOnly, busyTimeoutMilliseconds: 1_000)
+        defer { try? connection.close() }
+        do {
+            return try connection.scalarInt64("SELECT count(*) FROM dead_letters") ?? 0
+        } catch {
+            throw .sqlite(error)
+        }
+    }
+
     /// Puts letters back into the queue (all when `ids` is nil); returns how many.
     public func retry(ids: [Int64]?) throws(OutboxError) -> Int {
         try change(ids: ids, sql: """

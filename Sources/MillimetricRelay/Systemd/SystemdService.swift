@@ -81,7 +81,7 @@ struct SystemdService: Service {
     private func updateGauges() {
         let snapshot = writer.snapshot
         metrics.queueDepth.record(snapshot.queuedEvents)
-        metrics.queueBytes.record(snapshot.storedBytes)
+        metrics.outboxBytes.record(snapshot.storedBytes)
         let age = snapshot.oldestReceivedAt.map { max(0, Date().timeIntervalSince1970 - Double($0) / 1000) } ?? 0
         metrics.oldestEventAgeSeconds.record(age)
     }
