@@ -123,9 +123,18 @@ public final class OutboxWriter: Sendable {
     }
 
     /// Records delivery results (SPEC §6); `completion` runs on the writer thread after commit.
-    @_spi(Testing) public func settle(_ settlement: Settlement, completion: @escaping @Sendable (Result<SettlementResult, OutboxError>) -> Void) {
+    func settle(_ settlement: Settlement, completion: @escaping @Sendable (Result<SettlementResult, OutboxError>) -> Void) {
         if !enqueue(.settle(settlement, completion: completion)) {
             completion(.failure(.closed))
+        }
+    }
+
+    /// Settles the rows in `ranges` as delivered, as the drainer does after a 2xx; `completion`
+    /// runs on the writer thread with whether it committed. For the power-cut driver, which
+    /// cannot reach the internal ``Settlement``.
+    @_spi(Testing) public func settleDelivered(_ ranges: [ClosedRange<Int64>], completion: @escaping @Sendable (Bool) -> Void) {
+        settle(Settlement(delivered: ranges)) { result in
+            if case .success = result { completion(true) } else { completion(false) }
         }
     }
 
