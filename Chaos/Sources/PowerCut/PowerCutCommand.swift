@@ -37,6 +37,9 @@ struct PowerCutCommand: ParsableCommand {
     @Option(help: "Where the cycles' files go (default: /dev/shm, where a real fsync costs nothing; the VFS simulates durability).")
     var workDirectory: String?
 
+    @Flag(help: "Let the relay create its outbox in each cycle, through the VFS (its first start), instead of starting from one made earlier.")
+    var freshOutbox = false
+
     @Flag(help: "Print every cycle.")
     var verbose = false
 
@@ -59,9 +62,9 @@ struct PowerCutCommand: ParsableCommand {
         let cycle = PowerCutCycle(
             settings: .init(
                 mode: synchronous, releasesAcksBeforeCommit: breakAckOrder, producers: producers,
-                submissionsPerProducer: submissions, vfsName: vfsName, template: template, directory: root + "/cycle"),
+                submissionsPerProducer: submissions, vfsName: vfsName, template: freshOutbox ? nil : template, directory: root + "/cycle"),
             logger: logger)
-        print("powercut: synchronous=\(synchronous.rawValue) cycles=\(cycles) seed=\(seed)\(breakAckOrder ? " acks released BEFORE the commit (broken on purpose)" : "")")
+        print("powercut: synchronous=\(synchronous.rawValue) cycles=\(cycles) seed=\(seed)\(breakAckOrder ? " acks released BEFORE the commit (broken on purpose)" : "")\(freshOutbox ? " outbox created in each cycle" : "")")
 
         // A first cycle without a cut measures how many operations a cycle's load makes, so
         // that the cut points spread over the whole load (plus an eighth: cuts while idle).

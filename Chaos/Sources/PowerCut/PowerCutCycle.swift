@@ -3,7 +3,8 @@ import Logging
 @_spi(Testing) import MillimetricRelay
 import PowerCutVFS
 
-/// One cycle: the outbox (copied from a template, as after an earlier clean run) opened through
+/// One cycle: the outbox (copied from a template, as after an earlier clean run, or with
+/// `--fresh-outbox` created in the cycle, as at the relay's first start) opened through
 /// the crash-simulating VFS, producers loading it until the power is cut at the armed
 /// operation (or, when the load ends first, while it is idle), then the disk image as after the
 /// power loss opened with the relay's normal start-up code and judged against the ledger.
@@ -14,7 +15,8 @@ struct PowerCutCycle {
         var producers: Int
         var submissionsPerProducer: Int
         var vfsName: String
-        var template: String
+        /// The outbox to start from; nil: the relay creates it in the cycle (its first start).
+        var template: String?
         var directory: String
     }
 
@@ -36,7 +38,9 @@ struct PowerCutCycle {
         try? fileManager.removeItem(atPath: settings.directory)
         try fileManager.createDirectory(atPath: live, withIntermediateDirectories: true)
         try fileManager.createDirectory(atPath: image, withIntermediateDirectories: true)
-        try fileManager.copyItem(atPath: settings.template, toPath: live + "/outbox.db")
+        if let template = settings.template {
+            try fileManager.copyItem(atPath: template, toPath: live + "/outbox.db")
+        }
 
         var result = Result()
         let ledger = Ledger()
