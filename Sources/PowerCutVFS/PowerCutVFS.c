@@ -528,6 +528,25 @@ void powercut_vfs_cut(void) {
     pthread_mutex_unlock(&state.lock);
 }
 
+void powercut_vfs_directory_synced(const char *directory) {
+    size_t length = strlen(directory);
+    while (length > 1 && directory[length - 1] == '/') length--;
+    pthread_mutex_lock(&state.lock);
+    if (!powerFailsAtThisOperation()) {
+        for (TrackedFile *file = state.files; file; file = file->next) {
+            const char *slash = strrchr(file->path, '/');
+            if (!slash || (size_t)(slash - file->path) != length || strncmp(file->path, directory, length) != 0) continue;
+            if (file->deletePending) {
+                file->deletePending = 0;
+                file->gone = 1;
+            }
+            file->entryDurable = 1;
+            file->firstSyncSyncsDirectory = 0;
+        }
+    }
+    pthread_mutex_unlock(&state.lock);
+}
+
 // MARK: - The image after the power loss
 
 /// The fate of one unsynced write under the current policy: 0 kept, 1 dropped, 2 torn.

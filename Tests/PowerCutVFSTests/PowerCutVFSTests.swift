@@ -93,6 +93,24 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: lost + "/t.db-wal"))
     }
 
+    @Test func directorySyncKeepsNewDatabase() throws {
+        let live = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: live) }
+        powercut_vfs_reset(7, 0)
+        let db = try SQLiteConnection(path: live + "/t.db", mode: .readWriteCreate, vfs: Self.vfsName)
+        #expect(try db.scalarText("PRAGMA journal_mode = WAL") == "wal")
+        // The journal that switched the new file to WAL was unlinked without a directory sync.
+        powercut_vfs_directory_synced(live + "/")
+        try db.execute("PRAGMA synchronous = FULL; CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('synced')")
+        powercut_vfs_cut()
+        try? db.close()
+
+        let kept = try image(policy: POWERCUT_UNSYNCED_DROP)
+        defer { try? FileManager.default.removeItem(atPath: kept) }
+        #expect(!FileManager.default.fileExists(atPath: kept + "/t.db-journal"))
+        #expect(try rows(inImage: kept) == ["synced"])
+    }
+
     @Test func armedOperationCutsThePower() throws {
         let live = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: live) }

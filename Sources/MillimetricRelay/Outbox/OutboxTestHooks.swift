@@ -12,10 +12,17 @@
     /// Deliberately wrong: release each group's acks before its COMMIT, so before the fsync.
     /// The power-cut driver turns it on to prove it catches a broken ack order.
     public var releasesAcksBeforeCommit: Bool
+    /// Called with the state directory after the outbox fsynced it: that fsync does not pass
+    /// through SQLite, so a crash-simulating VFS learns of it here.
+    public var directorySynced: (@Sendable (String) -> Void)?
 
-    public init(vfs: String? = nil, sqlAfterOpen: String? = nil, releasesAcksBeforeCommit: Bool = false) {
+    public init(
+        vfs: String? = nil, sqlAfterOpen: String? = nil, releasesAcksBeforeCommit: Bool = false,
+        directorySynced: (@Sendable (String) -> Void)? = nil
+    ) {
         self.vfs = vfs
         self.sqlAfterOpen = sqlAfterOpen
         self.releasesAcksBeforeCommit = releasesAcksBeforeCommit
+        self.directorySynced = directorySynced
     }
 }

@@ -68,6 +68,11 @@ int powercut_vfs_is_cut(void);
 /// Cuts the power now (when the armed operation was never reached).
 void powercut_vfs_cut(void);
 
+/// The program fsynced `directory` (outside SQLite, which reports only its own directory syncs
+/// through the files' xSync): the entries of the tracked files in it become durable, and their
+/// unlinks too. Counts as one operation, and does nothing once the power is off.
+void powercut_vfs_directory_synced(const char *directory);
+
 /// Writes the files as they would be after the power loss into `directory` (which must exist),
 /// each under its base name. Returns 0, or -1 with errno set when a file cannot be written.
 int powercut_vfs_write_image(const char *directory, PowerCutImageStatistics *statistics);
