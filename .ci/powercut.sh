@@ -2,7 +2,7 @@
 # Issue 14, evidence against power loss, for CI: the power-cut driver's short form
 # (Chaos/powercut.sh), plus two runs that must FAIL, to show the check can fail:
 #   1. synchronous=full, POWERCUT_CYCLES cuts (default 1000, about 20 s): lost, corrupt and
-#      resurrected must all be 0;
+#      resurrected must all be 0; then 300 from the relay's first start (--fresh-outbox);
 #   2. synchronous=off, 100 cuts: must report losses;
 #   3. acks released before the commit (--break-ack-order), 100 cuts: must report losses.
 # It builds into .build-chaos, shared with the chaos test (about a minute when the chaos tool
@@ -30,6 +30,12 @@ status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || failures+=("synchronous=full lost acked data or failed (exit $status)")
 
 if [ "$status" -ne 2 ]; then
+    stamp "synchronous=full, 300 power cuts from the relay's first start (--fresh-outbox)"
+    "$root/Chaos/powercut.sh" --cycles 300 --synchronous full --fresh-outbox --seed "$seed" >"$logs/fresh.log" 2>&1
+    status=$?
+    tail -1 "$logs/fresh.log"
+    [ "$status" -eq 0 ] || failures+=("synchronous=full from a fresh outbox lost acked data or failed (exit $status; see $logs/fresh.log)")
+
     stamp "synchronous=off, 100 power cuts: must lose acked events"
     "$root/Chaos/powercut.sh" --cycles 100 --synchronous off --seed "$seed" >"$logs/off.log" 2>&1
     status=$?

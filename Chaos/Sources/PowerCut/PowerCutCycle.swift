@@ -47,7 +47,8 @@ struct PowerCutCycle {
         powercut_vfs_reset(seed, cutAtOperation)
         let hooks = OutboxTestHooks(
             vfs: settings.vfsName, sqlAfterOpen: settings.mode.sqlAfterOpen,
-            releasesAcksBeforeCommit: settings.releasesAcksBeforeCommit)
+            releasesAcksBeforeCommit: settings.releasesAcksBeforeCommit,
+            directorySynced: { powercut_vfs_directory_synced($0) })
         do {
             let writer = try OutboxWriter(
                 path: live + "/outbox.db", synchronous: settings.mode.relayMode, maximumBytes: 1 << 40, logger: logger,
