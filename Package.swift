@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "millimetric-relay", targets: ["MillimetricRelayCLI"]),
         .executable(name: "millimetric-api-standin", targets: ["MillimetricAPIStandIn"]),
         .library(name: "MillimetricRelay", targets: ["MillimetricRelay"]),
+        // Test support only, for the power-cut driver in Chaos/: never a dependency of the relay.
+        .library(name: "PowerCutVFS", targets: ["PowerCutVFS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -26,6 +28,9 @@ let package = Package(
         .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
         .target(name: "CurlSupport", dependencies: ["CCurl"]),
         .target(name: "SystemdSupport", dependencies: ["CSystemd"]),
+        // A crash-simulating SQLite VFS (test support, issue 14): the power-cut driver
+        // (Chaos/powercut.sh) and its tests link it; millimetric-relay never does.
+        .target(name: "PowerCutVFS", dependencies: ["CSQLite"]),
 
         .target(
             name: "MillimetricRelay",
@@ -68,6 +73,7 @@ let package = Package(
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "CurlSupportTests", dependencies: ["CurlSupport"]),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
+        .testTarget(name: "PowerCutVFSTests", dependencies: ["PowerCutVFS", "SQLiteSupport"]),
         .testTarget(
             name: "MillimetricRelayTests",
             dependencies: [

@@ -5,6 +5,11 @@
 // arrived. A separate package (STYLE §1): it depends on the relay by path, so the main build
 // never compiles it, and `swift build --product millimetric-relay` in this package builds the
 // daemon and the stand-in into the same folder, where `chaos` finds them. Run `Chaos/run.sh`.
+//
+// `powercut` (issue 14, evidence against power loss) runs the outbox writer in-process through
+// the relay's crash-simulating SQLite VFS (the main package's test-support `PowerCutVFS`, which
+// only this tool links) and checks the disk image after each simulated power cut. Run
+// `Chaos/powercut.sh`.
 import PackageDescription
 
 let package = Package(
@@ -12,10 +17,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chaos", targets: ["Chaos"]),
+        .executable(name: "powercut", targets: ["PowerCut"]),
     ],
     dependencies: [
         .package(name: "millimetric-relay", path: "../"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -23,6 +30,18 @@ let package = Package(
             dependencies: [
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The system SQLite, to read the images apart from the relay's own wrapper.
+        .systemLibrary(name: "CPowerCutSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .executableTarget(
+            name: "PowerCut",
+            dependencies: [
+                "CPowerCutSQLite",
+                .product(name: "MillimetricRelay", package: "millimetric-relay"),
+                .product(name: "PowerCutVFS", package: "millimetric-relay"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

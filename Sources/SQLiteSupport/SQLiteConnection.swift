@@ -29,7 +29,11 @@ public final class SQLiteConnection {
     }()
 
     /// Opens (or creates) the database at `path`.
-    public init(path: String, mode: Mode) throws(SQLiteError) {
+    ///
+    /// - Parameter vfs: the name of a registered SQLite VFS to open it through; nil, the
+    ///   default, is the platform's own. Only test drivers pass one (the power-cut driver's
+    ///   crash-simulating VFS); the relay never does.
+    public init(path: String, mode: Mode, vfs: String? = nil) throws(SQLiteError) {
         _ = Self.processConfiguration
         self.path = path
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -39,7 +43,7 @@ public final class SQLiteConnection {
         case .readOnly: flags |= SQLITE_OPEN_READONLY
         }
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(path, &db, flags, vfs)
         guard rc == SQLITE_OK, let db else {
             // sqlite3_open_v2 may allocate a handle even on failure; it must be closed.
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))

@@ -23,10 +23,10 @@ final class OutboxStore {
     private let oldestEvent: SQLiteStatement
 
     /// Opens (creating if needed) the outbox at `path`, checks it is ours, migrates it.
-    init(path: String, synchronous: SynchronousMode) throws(OutboxError) {
+    init(path: String, synchronous: SynchronousMode, testHooks: OutboxTestHooks = OutboxTestHooks()) throws(OutboxError) {
         let connection: SQLiteConnection
         do {
-            connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            connection = try SQLiteConnection(path: path, mode: .readWriteCreate, vfs: testHooks.vfs)
         } catch {
             throw error.isCorruptOrForeign ? .corruptOrForeign(path: path, detail: error.message) : .sqlite(error)
         }
@@ -44,6 +44,11 @@ final class OutboxStore {
                 PRAGMA foreign_keys = OFF;
                 PRAGMA cache_size = -8192;
                 """)
+            if let sql = testHooks.sqlAfterOpen { try connection.execute(sql) }
+            // Before the first ack: a new outbox's directory entry, and the unlink of the
+            // journal its schema was made with, must survive a power cut.
+            StateDirectorySync.sync(directoryOf: path)
+            testHooks.directorySynced?(StateDirectorySync.directoryPath(of: path))
             // Test hook (the disk-full test, where no small filesystem can be mounted): caps the
             // database at this many pages, so that SQLite answers SQLITE_FULL as on a full disk.
             if let pages = getenv("MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT").flatMap({ Int(String(cString: $0)) }) {

@@ -50,6 +50,8 @@ public final class OutboxWriter: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let snapshotState: Mutex<Snapshot>
     private let maximumBytes: Int64
+    /// ``OutboxTestHooks/releasesAcksBeforeCommit``: false except under the power-cut driver.
+    private let releasesAcksBeforeCommit: Bool
     private let logger: Logger
     private let onCommit: @Sendable (Int64) -> Void
     /// Set by the writer thread each time it completes a cycle; the watchdog checks it moves.
@@ -64,11 +66,19 @@ public final class OutboxWriter: Sendable {
     ///   - maximumBytes: the cap on stored event JSON (`max_outbox_bytes`).
     ///   - onCommit: called on the writer thread with the last sequence number after each commit
     ///     that added rows, so the drainer can wake up.
-    public init(
+    public convenience init(
         path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger,
         onCommit: @escaping @Sendable (Int64) -> Void = { _ in }
     ) throws(OutboxError) {
-        let store = try OutboxStore(path: path, synchronous: synchronous)
+        try self.init(path: path, synchronous: synchronous, maximumBytes: maximumBytes, logger: logger, testHooks: OutboxTestHooks(), onCommit: onCommit)
+    }
+
+    /// The same, with switches only test drivers set (``OutboxTestHooks``).
+    @_spi(Testing) public init(
+        path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger, testHooks: OutboxTestHooks,
+        onCommit: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) throws(OutboxError) {
+        let store = try OutboxStore(path: path, synchronous: synchronous, testHooks: testHooks)
         let totals: (events: Int64, bytes: Int64)
         let oldest: Int64?
         let lastSeq: Int64
@@ -81,6 +91,7 @@ public final class OutboxWriter: Sendable {
         }
         self.snapshotState = Mutex(Snapshot(queuedEvents: totals.events, storedBytes: totals.bytes, oldestReceivedAt: oldest, lastSeq: lastSeq, commits: 0))
         self.maximumBytes = maximumBytes
+        self.releasesAcksBeforeCommit = testHooks.releasesAcksBeforeCommit
         self.logger = logger
         self.onCommit = onCommit
         // The store moves to the writer thread and is never touched from this one again.
@@ -115,6 +126,15 @@ public final class OutboxWriter: Sendable {
     func settle(_ settlement: Settlement, completion: @escaping @Sendable (Result<SettlementResult, OutboxError>) -> Void) {
         if !enqueue(.settle(settlement, completion: completion)) {
             completion(.failure(.closed))
+        }
+    }
+
+    /// Settles the rows in `ranges` as delivered, as the drainer does after a 2xx; `completion`
+    /// runs on the writer thread with whether it committed. For the power-cut driver, which
+    /// cannot reach the internal ``Settlement``.
+    @_spi(Testing) public func settleDelivered(_ ranges: [ClosedRange<Int64>], completion: @escaping @Sendable (Bool) -> Void) {
+        settle(Settlement(delivered: ranges)) { result in
+            if case .success = result { completion(true) } else { completion(false) }
         }
     }
 
@@ -221,6 +241,7 @@ public final class OutboxWriter: Sendable {
         var purged = false
         var addedRows = false
         var inserted: Int64 = 0
+        var acksReleased = false
         var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
         do throws(SQLiteError) {
@@ -262,10 +283,16 @@ public final class OutboxWriter: Sendable {
                     for (key, value) in values { try store.setState(key, value) }
                 }
             }
+            if releasesAcksBeforeCommit {
+                // Deliberately wrong, for the power-cut driver only: the acks leave before the
+                // commit (and its fsync) has happened.
+                complete(operations, ingestOutcomes: ingestOutcomes, settlementResults: settlementResults)
+                acksReleased = true
+            }
             try store.commit()
         } catch {
             store.rollback()
-            fail(operations, with: error)
+            if !acksReleased { fail(operations, with: error) }
             return
         }
 
@@ -285,6 +312,14 @@ public final class OutboxWriter: Sendable {
                 logger.warning("WAL checkpoint after a purge did not complete; it is retried after the next purge", metadata: ["sqlite.error": "\(error)"])
             }
         }
+        if !acksReleased {
+            complete(operations, ingestOutcomes: ingestOutcomes, settlementResults: settlementResults)
+        }
+        if addedRows { onCommit(lastSeq) }
+    }
+
+    /// Runs each operation's completion with what its part of the group commit did.
+    private func complete(_ operations: [Operation], ingestOutcomes: [[Outcome]], settlementResults: [SettlementResult]) {
         var ingestIndex = 0
         var settleIndex = 0
         for operation in operations {
@@ -299,7 +334,6 @@ public final class OutboxWriter: Sendable {
                 break
             }
         }
-        if addedRows { onCommit(lastSeq) }
     }
 
     private func apply(_ settlement: Settlement, store: OutboxStore, now: Int64) throws(SQLiteError) -> SettlementResult {
