@@ -72,6 +72,7 @@ let package = Package(
             name: "MillimetricRelayTests",
             dependencies: [
                 "MillimetricRelay",
+                "SystemdSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
