@@ -66,7 +66,7 @@ mkdir -p "$root/bin" "$root/lib"
 cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
 # ExecReload= runs /bin/sh (dash, Essential on Debian); copy the shell itself, not the symlink.
 cp -L /bin/sh "$root/bin/sh"
-if grep -Eq '^ExecReload=/(usr/)?bin/kill' "$repo/deploy/$NAME.service"; then
+if grep -Eq '^ExecReload=[-+!@:]*/(usr/)?bin/kill' "$repo/deploy/$NAME.service"; then
     fail "ExecReload= uses /bin/kill, which is procps and missing on a minimal Debian; use /bin/sh -c 'kill ...'"
 fi
 
