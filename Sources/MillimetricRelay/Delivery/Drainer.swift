@@ -42,8 +42,6 @@ final class Drainer: Sendable {
     /// What `status`, STATUS= and the watchdog read.
     struct Observation: Sendable {
         var state: UpstreamState = .idle
-        /// Delivery paused (401/403/404) and nothing was delivered since: the next 2xx logs "resumed".
-        var pauseUnresolved = false
         var inFlight = 0
         var heartbeat: Int64 = 0
     }
