@@ -12,11 +12,11 @@
 #
 # Works without systemd as PID 1 (containers, CI runners): everything runs offline against the
 # staged root. The staged root gets a copy of the host's /usr/lib/systemd/system (for
-# sysinit.target, sockets.target, ...) and of /bin/kill (ExecReload=), because verify resolves
+# sysinit.target, sockets.target, ...) and of /bin/sh (ExecReload=), because verify resolves
 # every unit and every command path inside --root.
 #
-# Needs (Debian 12): systemd (systemd-analyze, systemd-sysusers, systemd-tmpfiles), procps
-# (/bin/kill), coreutils. No root needed.
+# Needs (Debian 12): systemd (systemd-analyze, systemd-sysusers, systemd-tmpfiles), coreutils.
+# No root needed.
 #
 # Usage: .ci/systemd-checks.sh        Exit status: 0 all checks passed, 1 a check failed.
 set -eu
@@ -58,16 +58,16 @@ for path in "$PREFIX/bin/$NAME" "$PREFIX/lib/systemd/system/$NAME.service" \
     [ -e "$root$path" ] || fail "install.sh did not stage $path"
 done
 
-# Give the root what verify resolves there: the stock units and /bin/kill. Mirror a merged /usr.
+# Give the root what verify resolves there: the stock units and /bin/sh. Mirror a merged /usr.
 mkdir -p "$root/usr/lib/systemd" "$root/usr/bin"
 [ -L /bin ] && ln -sfn usr/bin "$root/bin"
 [ -L /lib ] && ln -sfn usr/lib "$root/lib"
 mkdir -p "$root/bin" "$root/lib"
 cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
-if [ -x /bin/kill ]; then
-    cp /bin/kill "$root/bin/kill"
-else
-    fail "/bin/kill (ExecReload=) is missing on this host (apt-get install procps)"
+# ExecReload= runs /bin/sh (dash, Essential on Debian); copy the shell itself, not the symlink.
+cp -L /bin/sh "$root/bin/sh"
+if grep -Eq '^ExecReload=[-+!@:]*/(usr/)?bin/kill' "$repo/deploy/$NAME.service"; then
+    fail "ExecReload= uses /bin/kill, which is procps and missing on a minimal Debian; use /bin/sh -c 'kill ...'"
 fi
 
 # --- 2. sysusers.d and tmpfiles.d --------------------------------------------------------------

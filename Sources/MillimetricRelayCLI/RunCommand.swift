@@ -17,10 +17,20 @@ struct RunCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let configuration = try options.resolve()
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        // Under systemd (stderr is the journal stream it announced) log natively, so levels become
+        // priorities and metadata become fields; in a terminal or a file, the text format.
+        if JournalLogHandler.standardErrorIsJournal(environment: ProcessInfo.processInfo.environment) {
+            LoggingSystem.bootstrap { _ in
+                var handler = JournalLogHandler(identifier: "millimetric-relay")
+                handler.logLevel = level
+                return handler
+            }
+        } else {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "millimetric-relay")
         let key: APIKey

@@ -16,6 +16,7 @@ public struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
             case invalidWatchdogEnvironment = "invalid_watchdog_environment"
             case invalidListenEnvironment = "invalid_listen_environment"
             case unexpectedSocket = "unexpected_socket"
+            case journalSendFailed = "journal_send_failed"
         }
 
         private let base: Base
@@ -32,6 +33,8 @@ public struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidListenEnvironment = Code(.invalidListenEnvironment)
         /// An inherited file descriptor is not the kind of socket the caller requires.
         public static let unexpectedSocket = Code(.unexpectedSocket)
+        /// `sd_journal_sendv` failed: journald's socket is missing, refused or full.
+        public static let journalSendFailed = Code(.journalSendFailed)
 
         public var description: String { base.rawValue }
     }

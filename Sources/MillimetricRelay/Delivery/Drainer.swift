@@ -126,6 +126,8 @@ final class Drainer: Sendable {
         var notBefore = ContinuousClock.now
         var pausedUntil: ContinuousClock.Instant?
         var state: UpstreamState = .idle
+        /// Delivery paused (401/403/404) and nothing was delivered since: the next 2xx logs "resumed".
+        var pauseUnresolved = false
         var batchBucket: TokenBucket
         var trackBucket: TokenBucket
         var rng = SystemRandomNumberGenerator()
@@ -332,6 +334,11 @@ final class Drainer: Sendable {
         switch verdict {
         case .delivered:
             loop.backoff.reset()
+            if loop.pauseUnresolved {
+                // Said once the API accepts again, not at SIGHUP: only a delivery proves the fix.
+                loop.pauseUnresolved = false
+                logger.notice("delivery resumed after a pause", metadata: [RelayMessageID.metadataKey: .messageID(RelayMessageID.deliveryResumed)])
+            }
             setState(.ok, loop: &loop)
             metrics.eventsDelivered.increment(by: unit.rows.count)
             settle(Settlement(delivered: [unit.seqRange]))
@@ -354,9 +361,13 @@ final class Drainer: Sendable {
             let row = unit.rows.first!
             let answer = response.map { String(decoding: $0.body, as: UTF8.self) } ?? reason
             if unit.kind == .forget {
-                logger.error("the API refused a forget for good; it is kept in the dead letters", metadata: ["event.id": "\(row.eventID)", "upstream.reason": "\(reason)"])
+                logger.error("the API refused a forget for good; it is kept in the dead letters", metadata: [
+                    "event.id": "\(row.eventID)", "upstream.reason": "\(reason)", RelayMessageID.metadataKey: .messageID(RelayMessageID.deadLettered),
+                ])
             } else {
-                logger.warning("the API refused an event for good; it is dead-lettered", metadata: ["event.id": "\(row.eventID)", "upstream.reason": "\(reason)"])
+                logger.warning("the API refused an event for good; it is dead-lettered", metadata: [
+                    "event.id": "\(row.eventID)", "upstream.reason": "\(reason)", RelayMessageID.metadataKey: .messageID(RelayMessageID.deadLettered),
+                ])
             }
             metrics.eventsDeadLettered.increment()
             var settlement = Settlement(deadLetters: [.init(seq: row.seq, status: status, response: answer)])
@@ -365,8 +376,11 @@ final class Drainer: Sendable {
         case .paused(let reason):
             loop.requeue(unit)
             if case .paused = loop.state {} else {
-                logger.error("delivery paused; retrying every minute and at once on SIGHUP", metadata: ["upstream.reason": "\(reason)"])
+                logger.error("delivery paused; retrying every minute and at once on SIGHUP", metadata: [
+                    "upstream.reason": "\(reason)", RelayMessageID.metadataKey: .messageID(RelayMessageID.deliveryPaused),
+                ])
             }
+            loop.pauseUnresolved = true
             loop.pausedUntil = now + settings.pausedRetryInterval
             setState(.paused(reason: reason), loop: &loop, error: reason)
         }

@@ -56,6 +56,9 @@ public final class OutboxWriter: Sendable {
     private let onCommit: @Sendable (Int64) -> Void
     /// Set by the writer thread each time it completes a cycle; the watchdog checks it moves.
     private let heartbeat = Atomic<Int64>(0)
+    /// Whether the last group refused events for the cap, so "outbox full" is logged once per
+    /// episode, not once per refused line.
+    private let refusingForCap = Atomic<Bool>(false)
 
     /// The most event rows one group commit inserts.
     static let maximumRowsPerCommit = 8_192
@@ -242,6 +245,8 @@ public final class OutboxWriter: Sendable {
         var addedRows = false
         var inserted: Int64 = 0
         var acksReleased = false
+        var refusedForCap = false
+        var forgets: [(eventID: String, queued: Int, deadLetters: Int)] = []
         var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
         do throws(SQLiteError) {
@@ -261,7 +266,9 @@ public final class OutboxWriter: Sendable {
                             queuedEvents -= Int64(result.queued)
                             purgedRows = result.queued
                             purged = purged || result.queued + result.deadLetters > 0
+                            forgets.append((events[index].eventID, result.queued, result.deadLetters))
                         } else if storedBytes + Int64(events[index].body.count) > maximumBytes {
+                            refusedForCap = true
                             outcomes.append(.rejected(IngestRejection(.outboxFull, "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
                             continue
                         }
@@ -305,6 +312,7 @@ public final class OutboxWriter: Sendable {
             $0.commits += 1
             $0.insertedRows += inserted
         }
+        logCommitted(forgets: forgets, refusedForCap: refusedForCap, inserted: inserted, storedBytes: storedBytes)
         if purged {
             do {
                 try store.checkpointTruncate()
@@ -358,11 +366,34 @@ public final class OutboxWriter: Sendable {
         return result
     }
 
+    /// The few commit outcomes an operator looks for by `MESSAGE_ID`, logged once committed.
+    private func logCommitted(forgets: [(eventID: String, queued: Int, deadLetters: Int)], refusedForCap: Bool, inserted: Int64, storedBytes: Int64) {
+        for forget in forgets {
+            // The forget's own event id, never the user id: the log must not keep what was erased.
+            logger.notice("forget purged the user's queued events and dead letters", metadata: [
+                "event.id": "\(forget.eventID)", "outbox.purged_events": "\(forget.queued)",
+                "outbox.purged_dead_letters": "\(forget.deadLetters)", RelayMessageID.metadataKey: .messageID(RelayMessageID.forgetPurged),
+            ])
+        }
+        if refusedForCap {
+            if !refusingForCap.exchange(true, ordering: .relaxed) {
+                logger.error("outbox is full (max_outbox_bytes); refusing new events until delivery frees space", metadata: [
+                    "outbox.bytes": "\(storedBytes)", "outbox.max_bytes": "\(maximumBytes)",
+                    RelayMessageID.metadataKey: .messageID(RelayMessageID.outboxFull),
+                ])
+            }
+        } else if inserted > 0, refusingForCap.exchange(false, ordering: .relaxed) {
+            logger.notice("outbox accepts events again", metadata: ["outbox.bytes": "\(storedBytes)"])
+        }
+    }
+
     private func fail(_ operations: [Operation], with error: SQLiteError) {
         let rejection: IngestRejection
         if error.isFull {
             rejection = IngestRejection(.outboxFull, "the disk holding the outbox is full (\(error.message)); nothing was stored, send again later")
-            logger.error("outbox disk is full; refusing new events", metadata: ["sqlite.error": "\(error)"])
+            logger.error("outbox disk is full; refusing new events", metadata: [
+                "sqlite.error": "\(error)", RelayMessageID.metadataKey: .messageID(RelayMessageID.outboxFull),
+            ])
         } else {
             rejection = IngestRejection(.internalError, "the outbox could not commit (\(error.message)); nothing was stored, send again later")
             logger.error("outbox commit failed", metadata: ["sqlite.error": "\(error)"])

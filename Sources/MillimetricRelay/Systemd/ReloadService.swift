@@ -21,7 +21,11 @@ struct ReloadService: Service {
             _ = try? notifier.send([.reloading, .status("reloading configuration and key")])
             do {
                 let fresh = try RelayConfiguration.resolve(configFile: daemon.configFile, flags: daemon.flags)
-                let key = try RelayConfiguration.loadKey(keyFileFlag: daemon.keyFileFlag, configuration: fresh)
+                // The key ExecReload= handed over stands for the credential, which systemd 252 does
+                // not refresh; an explicit --key-file still wins, as it does at start.
+                let handedOver = try ReloadedKeyFile.take()
+                let key = try (daemon.keyFileFlag == nil ? handedOver : nil)
+                    ?? RelayConfiguration.loadKey(keyFileFlag: daemon.keyFileFlag, configuration: fresh)
                 if fresh != daemon.configuration {
                     logger.notice("the configuration changed; settings other than the key take effect at the next restart")
                 }
