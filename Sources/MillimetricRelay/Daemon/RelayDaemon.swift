@@ -108,14 +108,15 @@ public struct RelayDaemon: Sendable {
         } catch {
             throw RelayExit(.configuration, "cannot set up the HTTP client: \(error)")
         }
-        if ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER"].flatMap(Double.init).map({ delay in
+        #if MILLIMETRIC_RELAY_TEST_HOOKS
+        if let delay = TestHooks.stallDrainerAfter {
+            logger.warning("test hook: the drainer will stall on purpose")
             Thread.detachNewThread {
                 Thread.sleep(forTimeInterval: delay)
                 drainer.stallForTesting()
             }
-        }) != nil {
-            logger.warning("test hook: the drainer will stall on purpose")
         }
+        #endif
 
         let watchdog: WatchdogConfiguration?
         do {

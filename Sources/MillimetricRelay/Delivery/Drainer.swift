@@ -36,7 +36,9 @@ final class Drainer: Sendable {
         var stopRequested = false
         var resumeRequested = false
         var pendingSettlements = 0
+        #if MILLIMETRIC_RELAY_TEST_HOOKS
         var stalledForTesting = false
+        #endif
     }
 
     /// What `status`, STATUS= and the watchdog read.
@@ -100,10 +102,12 @@ final class Drainer: Sendable {
         finished.signal()
     }
 
+    #if MILLIMETRIC_RELAY_TEST_HOOKS
     /// A test hook for the watchdog: the loop stops turning, as a wedged drainer would.
     func stallForTesting() {
         post { $0.stalledForTesting = true }
     }
+    #endif
 
     var current: Observation { observation.withLock { $0 } }
 
@@ -158,7 +162,9 @@ final class Drainer: Sendable {
         while true {
             observation.withLock { $0.heartbeat += 1 }
             condition.lock()
+            #if MILLIMETRIC_RELAY_TEST_HOOKS
             while inbox.stalledForTesting { condition.wait() }
+            #endif
             let completions = inbox.completions
             inbox.completions.removeAll()
             let stop = inbox.stopRequested
