@@ -57,6 +57,26 @@ import Testing
         #expect(try Self.receivedIDs(api) == Set(acked))
     }
 
+    @Test func sighupDoesNotCutARetryAfterWaitShort() throws {
+        let api = try StandInProcess()
+        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "4"])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        _ = try relay.send(Self.events("hup429", 10))
+        // The 429 came, and the relay is waiting it out ...
+        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "backing_off" })
+        // ... when a reload comes: it may resume a pause or a backoff, not a wait the API asked for.
+        relay.signal(SIGHUP)
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { relay.allOutput.contains("reloaded") })
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
+        let log = try api.log()
+        try #require(log.count >= 2)
+        #expect(log[0]["status"] as? Int == 429)
+        let refusedAt = try #require(log[0]["at_ms"] as? Int)
+        let retriedAt = try #require(log[1]["received_ms"] as? Int)
+        #expect(retriedAt - refusedAt >= 4_000, "retried \(retriedAt - refusedAt) ms after a Retry-After of 4 s")
+    }
+
     @Test func a429WithRetryAfterTwoIsNotRetriedBeforeTwoSeconds() throws {
         let api = try StandInProcess()
         _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "2"])

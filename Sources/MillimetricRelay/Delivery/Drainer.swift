@@ -128,6 +128,9 @@ final class Drainer: Sendable {
         var nextID: UInt64 = 1
         var backoff: Backoff
         var notBefore = ContinuousClock.now
+        /// The end of the latest wait the API asked for with `Retry-After`: unlike a backoff
+        /// (the relay's own caution), a reload must not cut it short.
+        var retryAfterUntil = ContinuousClock.now
         var pausedUntil: ContinuousClock.Instant?
         var state: UpstreamState = .idle
         var batchBucket: TokenBucket
@@ -183,11 +186,20 @@ final class Drainer: Sendable {
             if resume {
                 switch loop.state {
                 case .paused, .backingOff:
-                    // SIGHUP: try again now, whether paused or waiting out a backoff.
-                    logger.info("resuming delivery")
+                    // SIGHUP: try again now, whether paused or waiting out a backoff; but never
+                    // sooner than a Retry-After the API asked for.
                     loop.pausedUntil = nil
-                    loop.notBefore = .now
-                    setState(.ok, loop: &loop)
+                    let now = ContinuousClock.now
+                    if loop.retryAfterUntil > now {
+                        loop.notBefore = loop.retryAfterUntil
+                        logger.info("resuming delivery once the API's Retry-After has passed", metadata: [
+                            "delivery.retry_in_ms": "\(Int((loop.retryAfterUntil - now).timeInterval * 1000))",
+                        ])
+                    } else {
+                        logger.info("resuming delivery")
+                        loop.notBefore = now
+                        setState(.ok, loop: &loop)
+                    }
                 case .idle, .ok:
                     break
                 }
@@ -348,6 +360,7 @@ final class Drainer: Sendable {
             var delay = min(retryAfter ?? loop.backoff.nextDelay(using: &loop.rng), .seconds(3600))
             // Jitter on top of Retry-After, so relays sharing a key do not come back in step.
             delay += .milliseconds(Int64.random(in: 0...250, using: &loop.rng))
+            if retryAfter != nil { loop.retryAfterUntil = max(loop.retryAfterUntil, now + delay) }
             backOff(delay, reason: reason, unit: unit, loop: &loop)
         case .retryable(let reason):
             backOff(loop.backoff.nextDelay(using: &loop.rng), reason: reason, unit: unit, loop: &loop)
