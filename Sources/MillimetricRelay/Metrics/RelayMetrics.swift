@@ -14,6 +14,10 @@ public final class RelayMetrics: Sendable {
     public let eventsDelivered: Counter
     /// Events moved to the dead letters.
     public let eventsDeadLettered: Counter
+    /// Producer connections open now, and admitted since start (not those refused over
+    /// `max_connections`).
+    public let ingestConnections: Gauge
+    public let ingestConnectionsAccepted: Counter
     /// Queued events and their age.
     public let queueDepth: Gauge
     public let queueBytes: Gauge
@@ -31,6 +35,8 @@ public final class RelayMetrics: Sendable {
         })
         eventsDelivered = Counter(label: "millimetric_relay_events_delivered_total")
         eventsDeadLettered = Counter(label: "millimetric_relay_events_dead_lettered_total")
+        ingestConnections = Gauge(label: "millimetric_relay_ingest_connections")
+        ingestConnectionsAccepted = Counter(label: "millimetric_relay_ingest_connections_accepted_total")
         queueDepth = Gauge(label: "millimetric_relay_queue_events")
         queueBytes = Gauge(label: "millimetric_relay_queue_bytes")
         oldestEventAgeSeconds = Gauge(label: "millimetric_relay_oldest_event_age_seconds")
