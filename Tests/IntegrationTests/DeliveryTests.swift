@@ -77,6 +77,31 @@ import Testing
         #expect(retriedAt - refusedAt >= 4_000, "retried \(retriedAt - refusedAt) ms after a Retry-After of 4 s")
     }
 
+    @Test func theDeliveredCounterLeavesOutRowsAForgetPurgedInFlight() throws {
+        let api = try StandInProcess()
+        try api.setFaults(["latency_ms": 1_500])
+        let relay = try RelayProcess(host: api.baseURL, environment: RelayProcess.metricsOnAnyPort)
+        defer { relay.terminate() }
+        // One batch: 5 events of the user who will be forgotten, 3 of someone else.
+        let lines = Self.events("purged", 5, user: { _ in "forgotten" }) + Self.events("kept", 3, user: { _ in "stays" })
+        #expect(Self.okIDs(try relay.send(lines)).count == 8)
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try api.stats()["by_path"] as? [String: Int])?["/v1/batch"] == 1 })
+        // The batch is in flight (arrived, not answered): the forget purges the user's 5 rows.
+        let forget = try relay.send([#"{"type":"forget","user_id":"forgotten"}"#])
+        #expect(forget.first?.contains(#""purged":5"#) == true, "\(forget)")
+        try api.setFaults(["latency_ms": 0])
+        #expect(try RelayProcess.eventually(timeout: .seconds(15)) {
+            try api.log().contains { $0["path"] as? String == "/v1/forget" && $0["status"] as? Int == 202 }
+        })
+        #expect(try RelayProcess.eventually { (try relay.status()["queued_events"] as? Int) == 0 })
+        // Only rows that left the outbox with a 2xx count as delivered, in status and in the
+        // metric alike: the other user's 3 events and the forget itself, not the 5 purged rows.
+        let delivered = try relay.status()["delivered_total"] as? Int
+        #expect(delivered == 4)
+        let counted = try relay.metric("millimetric_relay_events_delivered_total")
+        #expect(counted == 4, "the metric counted \(counted ?? -1), status \(delivered ?? -1)")
+    }
+
     @Test func a429WithRetryAfterTwoIsNotRetriedBeforeTwoSeconds() throws {
         let api = try StandInProcess()
         _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "2"])

@@ -351,7 +351,6 @@ final class Drainer: Sendable {
         case .delivered:
             loop.backoff.reset()
             setState(.ok, loop: &loop)
-            metrics.eventsDelivered.increment(by: unit.rows.count)
             settle(Settlement(delivered: [unit.seqRange]))
         case .rateLimited(let retryAfter, let reason):
             if unit.usesTrackClassLimit { loop.trackBucket.drain(now: now) } else { loop.batchBucket.drain(now: now) }
@@ -377,7 +376,6 @@ final class Drainer: Sendable {
             } else {
                 logger.warning("the API refused an event for good; it is dead-lettered", metadata: ["event.id": "\(row.eventID)", "upstream.reason": "\(reason)"])
             }
-            metrics.eventsDeadLettered.increment()
             var settlement = Settlement(deadLetters: [.init(seq: row.seq, status: status, response: answer)])
             settlement.state = [("last_error", .text(reason)), ("last_error_at", .integer(Self.nowMilliseconds))]
             settle(settlement)
@@ -414,7 +412,13 @@ final class Drainer: Sendable {
     private func settle(_ settlement: Settlement) {
         post { $0.pendingSettlements += 1 }
         writer.settle(settlement) { [self] result in
-            if case .failure(let error) = result {
+            switch result {
+            case .success(let settled):
+                // What the commit removed, not what was sent: rows a forget purged while their
+                // request was in flight were neither delivered from the outbox nor dead-lettered.
+                metrics.eventsDelivered.increment(by: settled.deliveredRows)
+                metrics.eventsDeadLettered.increment(by: settled.deadLettered)
+            case .failure(let error):
                 // Deleting needs room in the WAL too: on a full disk a settlement can fail. The
                 // drainer's cursor has moved past these rows, so record them again until it
                 // works; left queued, they would count against the cap until a restart. If the

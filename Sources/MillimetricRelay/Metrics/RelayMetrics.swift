@@ -10,7 +10,8 @@ public final class RelayMetrics: Sendable {
     /// Lines committed and acked `ok`.
     public let eventsAcked: Counter
     private let refusedByReason: [IngestErrorCode: Counter]
-    /// Events the API accepted.
+    /// Events the API accepted that left the outbox with that answer (the `delivered_total` of
+    /// `status`); rows a forget purged while their request was in flight are not counted.
     public let eventsDelivered: Counter
     /// Events moved to the dead letters.
     public let eventsDeadLettered: Counter
