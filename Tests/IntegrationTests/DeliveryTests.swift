@@ -40,14 +40,18 @@ import Testing
         #expect(try relay.status()["delivered_total"] as? Int == 10_000)
     }
 
-    @Test func anOutageOfTenSecondsLosesNothing() throws {
+    @Test func anOutageWithSeveralFailedRetriesLosesNothing() throws {
         let api = try StandInProcess()
         _ = try api.setFaults(["down": true])
         let relay = try RelayProcess(host: api.baseURL)
         defer { relay.terminate() }
         let acked = Self.okIDs(try relay.send(Self.events("down", 1_000)))
         #expect(acked.count == 1_000)
-        Thread.sleep(forTimeInterval: 10)
+        // The outage lasts until the relay has been refused four times (backing off 0.5, 1 and
+        // 2 s in between, with jitter): retries go on, nothing is dropped meanwhile.
+        #expect(try RelayProcess.eventually(timeout: .seconds(30)) {
+            ((try api.stats()["by_status"] as? [String: Int])?["503"] ?? 0) >= 4
+        })
         let status = try relay.status()
         #expect(status["queued_events"] as? Int == 1_000)
         #expect(status["upstream_state"] as? String == "backing_off")
@@ -188,13 +192,26 @@ import Testing
 
     @Test func kill9ThreeTimesDuringDeliveryLosesNoAckedEvent() throws {
         let api = try StandInProcess(arguments: ["--no-rate-limits"])
-        _ = try api.setFaults(["latency_ms": 150])
+        // 4,000 events are 8 batches of 500; two at a time, 400 ms each: about 1.6 s of delivery
+        // per round for the kill to land in.
+        _ = try api.setFaults(["latency_ms": 400])
         let relay = try RelayProcess(host: api.baseURL, environment: ["MILLIMETRIC_RELAY_MAX_IN_FLIGHT": "2"])
         var acked: [String] = []
         for round in 0..<3 {
-            acked += Self.okIDs(try relay.send(Self.events("crash\(round)", 4_000)))
-            Thread.sleep(forTimeInterval: 0.4 + Double(round) * 0.2)
+            let prefix = "crash\(round)-"
+            let sent = Self.okIDs(try relay.send(Self.events("crash\(round)", 4_000)))
+            acked += sent
+            // Kill when the API has some of this round's events but not all of them.
+            var arrived = 0
+            let midway = try RelayProcess.eventually(timeout: .seconds(30)) {
+                arrived = try Self.receivedIDs(api).filter { $0.hasPrefix(prefix) }.count
+                return arrived > 0 && arrived < sent.count
+            }
             relay.kill9()
+            #expect(midway, "round \(round): \(arrived) of \(sent.count) had arrived when the kill came")
+            // It landed mid-delivery: part of the round is still in the outbox.
+            let queued = try relay.queuedEventIDs().keys.filter { $0.hasPrefix(prefix) }.count
+            #expect(queued > 0, "round \(round): nothing of it was left queued at the kill")
             try relay.start()
         }
         defer { relay.terminate() }
