@@ -46,6 +46,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: [
+                // Test hooks (Support/TestHooks.swift) exist in debug builds only, which is what
+                // `swift test` runs; release binaries carry none of them.
+                .define("MILLIMETRIC_RELAY_TEST_HOOKS", .when(configuration: .debug)),
             ]
         ),
         .executableTarget(

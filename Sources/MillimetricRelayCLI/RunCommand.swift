@@ -8,7 +8,11 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the relay daemon in the foreground.",
-        discussion: "Exits 0 after SIGTERM/SIGINT, 75 when another daemon holds the socket or state directory, 78 on a configuration error.")
+        discussion: """
+            Exits 0 after SIGTERM/SIGINT; 73 when the state directory or outbox cannot be created \
+            or written; 74 on an I/O error or a lock another program holds on the outbox; 75 only \
+            when another daemon holds the socket or state directory; 78 on a configuration error.
+            """)
 
     @OptionGroup var options: ConfigurationOptions
 

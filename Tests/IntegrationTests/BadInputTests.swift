@@ -201,16 +201,26 @@ import Testing
     }
 
     @Test func connectionsOverMaxConnectionsAreClosedAndTheOthersKeepWorking() throws {
-        let relay = try RelayProcess(environment: ["MILLIMETRIC_RELAY_MAX_CONNECTIONS": "4"])
+        let relay = try RelayProcess(environment: RelayProcess.metricsOnAnyPort.merging(["MILLIMETRIC_RELAY_MAX_CONNECTIONS": "4"]) { $1 })
         defer { relay.terminate() }
-        // RelayProcess's own readiness probe connection may still be closing: let it go.
-        #expect(try RelayProcess.eventually(timeout: .seconds(5)) { true })
-        Thread.sleep(forTimeInterval: 0.3)
+        // The daemon's own count of connections: admitted since start, and open now.
+        var seen: (admitted: Double?, open: Double?) = (nil, nil)
+        func connections() throws -> (admitted: Double?, open: Double?) {
+            seen = (try relay.metric("millimetric_relay_ingest_connections_accepted_total"), try relay.metric("millimetric_relay_ingest_connections"))
+            return seen
+        }
+        // RelayProcess's readiness probe was the one connection so far: wait until the daemon has
+        // admitted it and seen it close, so that it takes none of the four places.
+        #expect(try RelayProcess.eventually(timeout: .seconds(20)) { try connections() == (1, 0) }, "connections: \(seen)")
         let held = try (0..<4).map { _ in try IngestClient(path: relay.socketPath) }
         for (index, client) in held.enumerated() { client.write(Self.line(Self.event("held-\(index)"))) }
-        Thread.sleep(forTimeInterval: 0.3)
+        // All four admitted and open: the next one is over the limit.
+        #expect(try RelayProcess.eventually(timeout: .seconds(20)) { try connections() == (5, 4) }, "connections: \(seen)")
         // The fifth is accepted by the kernel, then closed by the daemon without reading.
         let extra = try IngestClient(path: relay.socketPath)
+        // Bounded, so that a daemon that wrongly admits it fails the test instead of hanging it.
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(extra.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         extra.write(Self.line(Self.event("extra")))
         var extraAcks: [String] = []
         extra.readLines { extraAcks.append($0) }
@@ -223,6 +233,7 @@ import Testing
         }
         #expect(relay.allOutput.contains("max connections reached"))
         #expect(try relay.queuedEventIDs()["extra"] == nil)
+        #expect(try relay.metric("millimetric_relay_ingest_connections_accepted_total") == 5, "the refused one is not counted as admitted")
     }
 
     @Test func aClientThatVanishesMidPipelineDoesNotDisturbOthers() throws {

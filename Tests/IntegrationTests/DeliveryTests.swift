@@ -40,14 +40,18 @@ import Testing
         #expect(try relay.status()["delivered_total"] as? Int == 10_000)
     }
 
-    @Test func anOutageOfTenSecondsLosesNothing() throws {
+    @Test func anOutageWithSeveralFailedRetriesLosesNothing() throws {
         let api = try StandInProcess()
         _ = try api.setFaults(["down": true])
         let relay = try RelayProcess(host: api.baseURL)
         defer { relay.terminate() }
         let acked = Self.okIDs(try relay.send(Self.events("down", 1_000)))
         #expect(acked.count == 1_000)
-        Thread.sleep(forTimeInterval: 10)
+        // The outage lasts until the relay has been refused four times (backing off 0.5, 1 and
+        // 2 s in between, with jitter): retries go on, nothing is dropped meanwhile.
+        #expect(try RelayProcess.eventually(timeout: .seconds(30)) {
+            ((try api.stats()["by_status"] as? [String: Int])?["503"] ?? 0) >= 4
+        })
         let status = try relay.status()
         #expect(status["queued_events"] as? Int == 1_000)
         #expect(status["upstream_state"] as? String == "backing_off")
@@ -55,6 +59,51 @@ import Testing
         _ = try api.setFaults(["down": false])
         #expect(try RelayProcess.eventually(timeout: .seconds(45)) { (try api.stats()["events"] as? Int) == 1_000 })
         #expect(try Self.receivedIDs(api) == Set(acked))
+    }
+
+    @Test func sighupDoesNotCutARetryAfterWaitShort() throws {
+        let api = try StandInProcess()
+        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "4"])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        _ = try relay.send(Self.events("hup429", 10))
+        // The 429 came, and the relay is waiting it out ...
+        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "backing_off" })
+        // ... when a reload comes: it may resume a pause or a backoff, not a wait the API asked for.
+        relay.signal(SIGHUP)
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { relay.allOutput.contains("reloaded") })
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
+        let log = try api.log()
+        try #require(log.count >= 2)
+        #expect(log[0]["status"] as? Int == 429)
+        let refusedAt = try #require(log[0]["at_ms"] as? Int)
+        let retriedAt = try #require(log[1]["received_ms"] as? Int)
+        #expect(retriedAt - refusedAt >= 4_000, "retried \(retriedAt - refusedAt) ms after a Retry-After of 4 s")
+    }
+
+    @Test func theDeliveredCounterLeavesOutRowsAForgetPurgedInFlight() throws {
+        let api = try StandInProcess()
+        try api.setFaults(["latency_ms": 1_500])
+        let relay = try RelayProcess(host: api.baseURL, environment: RelayProcess.metricsOnAnyPort)
+        defer { relay.terminate() }
+        // One batch: 5 events of the user who will be forgotten, 3 of someone else.
+        let lines = Self.events("purged", 5, user: { _ in "forgotten" }) + Self.events("kept", 3, user: { _ in "stays" })
+        #expect(Self.okIDs(try relay.send(lines)).count == 8)
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try api.stats()["by_path"] as? [String: Int])?["/v1/batch"] == 1 })
+        // The batch is in flight (arrived, not answered): the forget purges the user's 5 rows.
+        let forget = try relay.send([#"{"type":"forget","user_id":"forgotten"}"#])
+        #expect(forget.first?.contains(#""purged":5"#) == true, "\(forget)")
+        try api.setFaults(["latency_ms": 0])
+        #expect(try RelayProcess.eventually(timeout: .seconds(15)) {
+            try api.log().contains { $0["path"] as? String == "/v1/forget" && $0["status"] as? Int == 202 }
+        })
+        #expect(try RelayProcess.eventually { (try relay.status()["queued_events"] as? Int) == 0 })
+        // Only rows that left the outbox with a 2xx count as delivered, in status and in the
+        // metric alike: the other user's 3 events and the forget itself, not the 5 purged rows.
+        let delivered = try relay.status()["delivered_total"] as? Int
+        #expect(delivered == 4)
+        let counted = try relay.metric("millimetric_relay_events_delivered_total")
+        #expect(counted == 4, "the metric counted \(counted ?? -1), status \(delivered ?? -1)")
     }
 
     @Test func a429WithRetryAfterTwoIsNotRetriedBeforeTwoSeconds() throws {
@@ -143,13 +192,26 @@ import Testing
 
     @Test func kill9ThreeTimesDuringDeliveryLosesNoAckedEvent() throws {
         let api = try StandInProcess(arguments: ["--no-rate-limits"])
-        _ = try api.setFaults(["latency_ms": 150])
+        // 4,000 events are 8 batches of 500; two at a time, 400 ms each: about 1.6 s of delivery
+        // per round for the kill to land in.
+        _ = try api.setFaults(["latency_ms": 400])
         let relay = try RelayProcess(host: api.baseURL, environment: ["MILLIMETRIC_RELAY_MAX_IN_FLIGHT": "2"])
         var acked: [String] = []
         for round in 0..<3 {
-            acked += Self.okIDs(try relay.send(Self.events("crash\(round)", 4_000)))
-            Thread.sleep(forTimeInterval: 0.4 + Double(round) * 0.2)
+            let prefix = "crash\(round)-"
+            let sent = Self.okIDs(try relay.send(Self.events("crash\(round)", 4_000)))
+            acked += sent
+            // Kill when the API has some of this round's events but not all of them.
+            var arrived = 0
+            let midway = try RelayProcess.eventually(timeout: .seconds(30)) {
+                arrived = try Self.receivedIDs(api).filter { $0.hasPrefix(prefix) }.count
+                return arrived > 0 && arrived < sent.count
+            }
             relay.kill9()
+            #expect(midway, "round \(round): \(arrived) of \(sent.count) had arrived when the kill came")
+            // It landed mid-delivery: part of the round is still in the outbox.
+            let queued = try relay.queuedEventIDs().keys.filter { $0.hasPrefix(prefix) }.count
+            #expect(queued > 0, "round \(round): nothing of it was left queued at the kill")
             try relay.start()
         }
         defer { relay.terminate() }

@@ -68,14 +68,44 @@ import Testing
         let relay = try RelayProcess()
         defer { relay.terminate() }
         let connection = try RelayConnection(path: relay.socketPath)
-        // Write 40,000 lines without reading: the daemon must stop reading rather than drop acks.
-        let lines = (0..<40_000).map { Self.event("bp-\($0)") }.joined(separator: "\n") + "\n"
-        let writer = Thread { connection.client.write(Array(lines.utf8)) }
-        writer.start()
-        Thread.sleep(forTimeInterval: 1.0)
-        let acks = try connection.exchange([], halfClose: false, expectedAcks: 40_000)
-        #expect(acks.count == 40_000)
-        #expect(acks.last == #"{"ok":true,"event_id":"bp-39999"}"#)
+        let descriptor = connection.client.descriptor
+        // Far more than the daemon buffers for one connection (a few thousand unacked lines,
+        // 256 KiB of acks, the socket buffers): it must stop reading long before the end.
+        let total = 100_000
+        let bytes = Array(((0..<total).map { Self.event("bp-\($0)") }.joined(separator: "\n") + "\n").utf8)
+
+        // Write without reading a single ack, never blocking. Slowed down means the socket stops
+        // taking bytes and stays full: a poll for writability that runs out is the proof. (A
+        // daemon that kept reading, buffering acks without bound, would free the socket within
+        // milliseconds, and all the lines would go through.)
+        let flags = fcntl(descriptor, F_GETFL)
+        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+        var offset = 0
+        var stalled = false
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written > 0 {
+                offset += written
+                continue
+            }
+            if written < 0 && errno == EINTR { continue }
+            try #require(written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK), "send failed: errno \(errno)")
+            var waiting = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            if poll(&waiting, 1, 3_000) == 0 {
+                stalled = true
+                break
+            }
+        }
+        #expect(stalled, "the daemon took all \(total) lines without a single ack being read: no backpressure")
+        #expect(offset < bytes.count)
+
+        // Reading the acks lets the daemon go on: the rest is taken and every line gets its ack,
+        // in order.
+        _ = fcntl(descriptor, F_SETFL, flags)
+        let acks = try connection.exchange(Array(bytes[offset...]), halfClose: true)
+        #expect(acks.count == total)
+        let wrong = acks.indices.first { acks[$0] != #"{"ok":true,"event_id":"bp-\#($0)"}"# }
+        #expect(wrong == nil, "ack \(wrong ?? -1) is \(wrong.map { acks[$0] } ?? "")")
     }
 
     @Test func aClientThatHalfClosesAndReadsSlowlyStillGetsEveryAck() throws {

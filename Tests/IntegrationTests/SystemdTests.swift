@@ -101,39 +101,16 @@ import Testing
     }
 
     @Test func theMetricsEndpointCountsEventsAsTheyFlow() throws {
-        let port = try Self.freePort()
-        let relay = try RelayProcess(environment: ["MILLIMETRIC_RELAY_METRICS_LISTEN": "127.0.0.1:\(port)"])
+        // Port 0: the listener binds a port the kernel picks and logs it.
+        let relay = try RelayProcess(environment: RelayProcess.metricsOnAnyPort)
         defer { relay.terminate() }
-        func metric(_ name: String) throws -> Double? {
-            let text = try Self.get("http://127.0.0.1:\(port)/metrics")
-            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
-        }
         _ = try relay.send((0..<5).map { #"{"event":"m","event_id":"m-\#($0)"}"# } + ["not json"])
-        #expect(try metric("millimetric_relay_events_acked_total") == 5)
-        #expect(try metric("millimetric_relay_lines_received_total") == 6)
-        #expect(try metric(#"millimetric_relay_lines_refused_total{reason="invalid_json"}"#) == 1)
+        #expect(try relay.metric("millimetric_relay_events_acked_total") == 5)
+        #expect(try relay.metric("millimetric_relay_lines_received_total") == 6)
+        #expect(try relay.metric(#"millimetric_relay_lines_refused_total{reason="invalid_json"}"#) == 1)
         _ = try relay.send((5..<12).map { #"{"event":"m","event_id":"m-\#($0)"}"# })
-        #expect(try metric("millimetric_relay_events_acked_total") == 12)
-        #expect(try RelayProcess.eventually(timeout: .seconds(5)) { try metric("millimetric_relay_queue_events") == 12 })
-        #expect(try Self.get("http://127.0.0.1:\(port)/metrics").contains("millimetric_relay_upstream_requests_total{"))
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    static func get(_ url: String) throws -> String {
-        let (code, output) = try RelayProcess.runCLIProcess("/usr/bin/curl", ["-sf", "--max-time", "5", url])
-        guard code == 0 else { throw RelayFailure("GET \(url) failed (\(code))") }
-        return output
+        #expect(try relay.metric("millimetric_relay_events_acked_total") == 12)
+        #expect(try RelayProcess.eventually(timeout: .seconds(5)) { try relay.metric("millimetric_relay_queue_events") == 12 })
+        #expect(try RelayProcess.httpGet("http://127.0.0.1:\(try relay.metricsPort())/metrics").contains("millimetric_relay_upstream_requests_total{"))
     }
 }

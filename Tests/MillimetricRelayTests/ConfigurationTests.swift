@@ -34,6 +34,7 @@ import Testing
         try """
         # comment
         state_dir = /from/file
+        host = https://from-file.example
         socket_path = "/from/file.sock"   # trailing comment
         max_outbox_bytes = 2GiB
         flush_interval = 250ms
@@ -50,7 +51,50 @@ import Testing
         #expect(configuration.maxOutboxBytes == 2 << 30)
         #expect(configuration.flushInterval == .milliseconds(250))
         #expect(configuration.forgetPolicy == ForgetPolicy(.uids([0, 998])))
+        // MILLIMETRIC_HOST is the environment layer too: it beats the file's `host`.
         #expect(configuration.host == "http://127.0.0.1:8787")
+    }
+
+    @Test func theHostComesFromTheFileThenMillimetricHostThenItsOwnVariableThenTheFlag() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
+        try "host = https://file.example\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        func host(_ environment: [String: String], flags: [RelayConfiguration.Key: String] = [:]) throws -> String {
+            try RelayConfiguration.resolve(configFile: file.path, environment: environment, flags: flags).host
+        }
+        #expect(try host([:]) == "https://file.example")
+        #expect(try host(["MILLIMETRIC_HOST": "https://env.example"]) == "https://env.example")
+        #expect(try host(["MILLIMETRIC_HOST": "https://env.example", "MILLIMETRIC_RELAY_HOST": "https://relay-env.example"]) == "https://relay-env.example")
+        #expect(try host(["MILLIMETRIC_HOST": "https://env.example"], flags: [.host: "https://flag.example"]) == "https://flag.example")
+        #expect(try RelayConfiguration.resolve(configFile: nil, environment: [:]).host == "https://api.millimetric.ai")
+    }
+
+    @Test func aMisspeltEnvironmentVariableIsAnErrorNamingTheNearestKey() throws {
+        #expect { try RelayConfiguration.resolve(configFile: nil, environment: ["MILLIMETRIC_RELAY_FLUSH_INTERVALL": "1s"]) } throws: { error in
+            "\(error)".contains("unknown environment variable MILLIMETRIC_RELAY_FLUSH_INTERVALL; did you mean MILLIMETRIC_RELAY_FLUSH_INTERVAL?")
+        }
+        // Nothing close: no guess, but the list of what exists.
+        #expect { try RelayConfiguration.resolve(configFile: nil, environment: ["MILLIMETRIC_RELAY_COLOUR": "blue"]) } throws: { error in
+            "\(error)".contains("unknown environment variable MILLIMETRIC_RELAY_COLOUR; each config key") && !"\(error)".contains("did you mean")
+        }
+        // Names outside the prefix are not the relay's; MILLIMETRIC_RELAY_CONFIG is not a key but is known.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
+        try "flush_interval = 2s\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let configuration = try RelayConfiguration.resolve(configFile: nil, environment: [
+            "MILLIMETRIC_RELAY_CONFIG": file.path, "MILLIMETRIC_RELAYS": "x", "NOTIFY_SOCKET": "/run/x", "MILLIMETRIC_KEY": "sk_a_b_c",
+        ])
+        #expect(configuration.flushInterval == .seconds(2))
+    }
+
+    @Test func anUnknownKeyInTheFileNamesTheNearestKey() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
+        try "max_outbox_byte = 1GiB\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect { try RelayConfiguration.resolve(configFile: file.path, environment: [:]) } throws: { error in
+            "\(error)".contains(":1: unknown key `max_outbox_byte`; did you mean `max_outbox_bytes`?")
+        }
+        #expect(NearestKey.suggestion(for: "colour", among: RelayConfiguration.Key.allCases.map(\.rawValue)) == nil)
     }
 
     @Test func defaultsFollowSystemdsDirectories() throws {

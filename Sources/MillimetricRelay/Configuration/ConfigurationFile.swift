@@ -19,7 +19,9 @@ enum ConfigurationFile {
                 value = String(value.dropFirst().dropLast())
             }
             guard RelayConfiguration.Key(rawValue: key) != nil else {
-                throw ConfigurationError("\(path):\(number + 1): unknown key `\(key)`; known keys: \(RelayConfiguration.Key.allCases.map(\.rawValue).joined(separator: ", "))")
+                let known = RelayConfiguration.Key.allCases.map(\.rawValue)
+                let hint = NearestKey.suggestion(for: key, among: known).map { "did you mean `\($0)`? " } ?? ""
+                throw ConfigurationError("\(path):\(number + 1): unknown key `\(key)`; \(hint)known keys: \(known.joined(separator: ", "))")
             }
             values[key] = value
         }

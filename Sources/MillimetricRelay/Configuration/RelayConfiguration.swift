@@ -1,7 +1,8 @@
 import Foundation
 
-/// Everything the daemon runs with, resolved from (lowest first) defaults, the config file,
-/// `MILLIMETRIC_RELAY_<KEY>` environment variables and command-line flags (SPEC §3).
+/// Everything the daemon runs with, resolved from (lowest first) built-in defaults, the config
+/// file, the environment (`MILLIMETRIC_HOST`, then `MILLIMETRIC_RELAY_<KEY>`) and command-line
+/// flags, the order the README's Configuration table documents.
 ///
 /// Defaults follow systemd: the socket lives in `$RUNTIME_DIRECTORY`, the outbox in
 /// `$STATE_DIRECTORY`, so the unit's `RuntimeDirectory=`/`StateDirectory=` need no repeating.
@@ -61,13 +62,13 @@ public struct RelayConfiguration: Sendable, Equatable {
     /// The lock that keeps two daemons off one state directory.
     public var lockPath: String { (stateDirectory as NSString).appendingPathComponent("relay.lock") }
 
-    /// The defaults for this environment.
+    /// The built-in defaults, with systemd's `RUNTIME_DIRECTORY` and `STATE_DIRECTORY` (which
+    /// only move the defaults: a config file or variable that names a path wins over them).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let runtime = environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/run/millimetric-relay"
         let state = environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/var/lib/millimetric-relay"
         socketPath = (runtime as NSString).appendingPathComponent("ingest.sock")
         stateDirectory = state
-        if let host = environment["MILLIMETRIC_HOST"], !host.isEmpty { self.host = host }
     }
 
     /// Resolves the configuration from its layers.
@@ -91,11 +92,8 @@ public struct RelayConfiguration: Sendable, Equatable {
                 try configuration.set(Key(rawValue: key)!, value, source: path)
             }
         }
-        for key in Key.allCases {
-            let variable = "MILLIMETRIC_RELAY_\(key.rawValue.uppercased())"
-            if let value = environment[variable] {
-                try configuration.set(key, value, source: variable)
-            }
+        for (key, value, variable) in try EnvironmentSettings.parse(environment) {
+            try configuration.set(key, value, source: variable)
         }
         for (key, value) in flags.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             try configuration.set(key, value, source: "--\(key.rawValue.replacingOccurrences(of: "_", with: "-"))")

@@ -38,7 +38,13 @@ public struct RelayDaemon: Sendable {
             return false
         }
         defer { earlyStop.cancel() }
-        guard let lock = try StateDirectoryLock.acquire(stateDirectory: configuration.stateDirectory, path: configuration.lockPath) else {
+        let acquired: StateDirectoryLock?
+        do {
+            acquired = try StateDirectoryLock.acquire(stateDirectory: configuration.stateDirectory, path: configuration.lockPath)
+        } catch {
+            throw RelayExit(.cannotCreate, error.description)
+        }
+        guard let lock = acquired else {
             throw RelayExit(.alreadyRunning, "another millimetric-relay holds the state directory \(configuration.stateDirectory) (lock \(configuration.lockPath)); stop it first or choose another state_dir")
         }
         // Metrics go to Prometheus only when a listener is configured; the factory must be in
@@ -58,7 +64,8 @@ public struct RelayDaemon: Sendable {
                 maximumBytes: configuration.maxOutboxBytes, logger: logger,
                 onCommit: { seq in commits.committed(seq) })
         } catch {
-            throw RelayExit(error.isConfigurationProblem ? .configuration : .alreadyRunning, error.description)
+            // The state directory's lock is held, so no other relay can be behind this.
+            throw RelayExit(outboxOpenFailure: error, path: configuration.databasePath)
         }
         let snapshot = writer.snapshot
         logger.info("outbox open", metadata: [
@@ -108,14 +115,15 @@ public struct RelayDaemon: Sendable {
         } catch {
             throw RelayExit(.configuration, "cannot set up the HTTP client: \(error)")
         }
-        if ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER"].flatMap(Double.init).map({ delay in
+        #if MILLIMETRIC_RELAY_TEST_HOOKS
+        if let delay = TestHooks.stallDrainerAfter {
+            logger.warning("test hook: the drainer will stall on purpose")
             Thread.detachNewThread {
                 Thread.sleep(forTimeInterval: delay)
                 drainer.stallForTesting()
             }
-        }) != nil {
-            logger.warning("test hook: the drainer will stall on purpose")
         }
+        #endif
 
         var metricsServer: MetricsServer?
         if let metricsEndpoint {

@@ -36,7 +36,9 @@ final class Drainer: Sendable {
         var stopRequested = false
         var resumeRequested = false
         var pendingSettlements = 0
+        #if MILLIMETRIC_RELAY_TEST_HOOKS
         var stalledForTesting = false
+        #endif
     }
 
     /// What `status`, STATUS= and the watchdog read.
@@ -100,10 +102,12 @@ final class Drainer: Sendable {
         finished.signal()
     }
 
+    #if MILLIMETRIC_RELAY_TEST_HOOKS
     /// A test hook for the watchdog: the loop stops turning, as a wedged drainer would.
     func stallForTesting() {
         post { $0.stalledForTesting = true }
     }
+    #endif
 
     var current: Observation { observation.withLock { $0 } }
 
@@ -124,6 +128,9 @@ final class Drainer: Sendable {
         var nextID: UInt64 = 1
         var backoff: Backoff
         var notBefore = ContinuousClock.now
+        /// The end of the latest wait the API asked for with `Retry-After`: unlike a backoff
+        /// (the relay's own caution), a reload must not cut it short.
+        var retryAfterUntil = ContinuousClock.now
         var pausedUntil: ContinuousClock.Instant?
         var state: UpstreamState = .idle
         /// Delivery paused (401/403/404) and nothing was delivered since: the next 2xx logs "resumed".
@@ -160,7 +167,9 @@ final class Drainer: Sendable {
         while true {
             observation.withLock { $0.heartbeat += 1 }
             condition.lock()
+            #if MILLIMETRIC_RELAY_TEST_HOOKS
             while inbox.stalledForTesting { condition.wait() }
+            #endif
             let completions = inbox.completions
             inbox.completions.removeAll()
             let stop = inbox.stopRequested
@@ -179,11 +188,20 @@ final class Drainer: Sendable {
             if resume {
                 switch loop.state {
                 case .paused, .backingOff:
-                    // SIGHUP: try again now, whether paused or waiting out a backoff.
-                    logger.info("resuming delivery")
+                    // SIGHUP: try again now, whether paused or waiting out a backoff; but never
+                    // sooner than a Retry-After the API asked for.
                     loop.pausedUntil = nil
-                    loop.notBefore = .now
-                    setState(.ok, loop: &loop)
+                    let now = ContinuousClock.now
+                    if loop.retryAfterUntil > now {
+                        loop.notBefore = loop.retryAfterUntil
+                        logger.info("resuming delivery once the API's Retry-After has passed", metadata: [
+                            "delivery.retry_in_ms": "\(Int((loop.retryAfterUntil - now).timeInterval * 1000))",
+                        ])
+                    } else {
+                        logger.info("resuming delivery")
+                        loop.notBefore = now
+                        setState(.ok, loop: &loop)
+                    }
                 case .idle, .ok:
                     break
                 }
@@ -340,7 +358,6 @@ final class Drainer: Sendable {
                 logger.notice("delivery resumed after a pause", metadata: [RelayMessageID.metadataKey: .messageID(RelayMessageID.deliveryResumed)])
             }
             setState(.ok, loop: &loop)
-            metrics.eventsDelivered.increment(by: unit.rows.count)
             settle(Settlement(delivered: [unit.seqRange]))
         case .rateLimited(let retryAfter, let reason):
             if unit.usesTrackClassLimit { loop.trackBucket.drain(now: now) } else { loop.batchBucket.drain(now: now) }
@@ -349,6 +366,7 @@ final class Drainer: Sendable {
             var delay = min(retryAfter ?? loop.backoff.nextDelay(using: &loop.rng), .seconds(3600))
             // Jitter on top of Retry-After, so relays sharing a key do not come back in step.
             delay += .milliseconds(Int64.random(in: 0...250, using: &loop.rng))
+            if retryAfter != nil { loop.retryAfterUntil = max(loop.retryAfterUntil, now + delay) }
             backOff(delay, reason: reason, unit: unit, loop: &loop)
         case .retryable(let reason):
             backOff(loop.backoff.nextDelay(using: &loop.rng), reason: reason, unit: unit, loop: &loop)
@@ -369,7 +387,6 @@ final class Drainer: Sendable {
                     "event.id": "\(row.eventID)", "upstream.reason": "\(reason)", RelayMessageID.metadataKey: .messageID(RelayMessageID.deadLettered),
                 ])
             }
-            metrics.eventsDeadLettered.increment()
             var settlement = Settlement(deadLetters: [.init(seq: row.seq, status: status, response: answer)])
             settlement.state = [("last_error", .text(reason)), ("last_error_at", .integer(Self.nowMilliseconds))]
             settle(settlement)
@@ -409,7 +426,13 @@ final class Drainer: Sendable {
     private func settle(_ settlement: Settlement) {
         post { $0.pendingSettlements += 1 }
         writer.settle(settlement) { [self] result in
-            if case .failure(let error) = result {
+            switch result {
+            case .success(let settled):
+                // What the commit removed, not what was sent: rows a forget purged while their
+                // request was in flight were neither delivered from the outbox nor dead-lettered.
+                metrics.eventsDelivered.increment(by: settled.deliveredRows)
+                metrics.eventsDeadLettered.increment(by: settled.deadLettered)
+            case .failure(let error):
                 // Deleting needs room in the WAL too: on a full disk a settlement can fail. The
                 // drainer's cursor has moved past these rows, so record them again until it
                 // works; left queued, they would count against the cap until a restart. If the

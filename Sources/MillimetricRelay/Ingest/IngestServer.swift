@@ -97,14 +97,19 @@ public final class IngestServer: Service, Sendable {
                 let admitted = self.connections.withLock { connections -> Bool in
                     guard connections.count < maximumConnections else { return false }
                     connections[id] = channel
+                    metrics.ingestConnections.record(connections.count)
                     return true
                 }
                 guard admitted else {
                     logger.warning("refusing a connection: max connections reached", metadata: ["ingest.max_connections": "\(maximumConnections)"])
                     return channel.close()
                 }
+                metrics.ingestConnectionsAccepted.increment()
                 channel.closeFuture.whenComplete { _ in
-                    _ = self.connections.withLock { $0.removeValue(forKey: id) }
+                    self.connections.withLock { connections in
+                        connections.removeValue(forKey: id)
+                        metrics.ingestConnections.record(connections.count)
+                    }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([

@@ -33,6 +33,12 @@ extension MetricFamily {
     static let linesRefused = MetricFamily(
         "millimetric_relay_lines_refused_total", .counter,
         "Lines answered with an error ack, by error code (reason); nothing of them was stored.")
+    static let ingestConnections = MetricFamily(
+        "millimetric_relay_ingest_connections", .gauge,
+        "Producer connections open on the ingest socket now.")
+    static let ingestConnectionsAccepted = MetricFamily(
+        "millimetric_relay_ingest_connections_accepted_total", .counter,
+        "Producer connections admitted since start (not those refused over max_connections).")
     static let forgets = MetricFamily(
         "millimetric_relay_forgets_total", .counter,
         "Forget requests committed; each purges the user's queued events and dead letters before it is sent.")
@@ -99,7 +105,7 @@ extension MetricFamily {
 
     /// Every family the metrics endpoint serves.
     public static let catalog: [MetricFamily] = [
-        linesReceived, eventsAcked, linesRefused, forgets, forgetPurgedEvents,
+        linesReceived, eventsAcked, linesRefused, ingestConnections, ingestConnectionsAccepted, forgets, forgetPurgedEvents,
         queueEvents, oldestEventAge, outboxBytes, outboxMaximumBytes, deadLetters, walCheckpointsBlocked,
         eventsDelivered, eventsDeadLettered, upstreamRequests, upstreamRequestDuration, upstreamState,
         buildInfo, processResidentMemory, processVirtualMemory, processCPU, processOpenFDs, processMaximumFDs, processStartTime,

@@ -42,7 +42,11 @@ final class MetricsServer: Service, Sendable {
                 }
             }
             .bind(host: host, port: port).get()
-        logger.info("metrics listening", metadata: ["metrics.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        // With port 0 the kernel picks a free port: the log line says which.
+        logger.info("metrics listening", metadata: [
+            "metrics.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+            "metrics.port": "\(channel.localAddress?.port.map(String.init) ?? "?")",
+        ])
         try? await gracefulShutdown()
         try? await channel.close()
     }

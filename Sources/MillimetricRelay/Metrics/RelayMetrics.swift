@@ -14,10 +14,15 @@ public final class RelayMetrics: Sendable {
     /// Forget requests committed, and the queued events they purged.
     public let forgets: Counter
     public let forgetPurgedEvents: Counter
-    /// Events the API accepted.
+    /// Events the API accepted that left the outbox with that answer (the `delivered_total` of
+    /// `status`); rows a forget purged while their request was in flight are not counted.
     public let eventsDelivered: Counter
     /// Events moved to the dead letters.
     public let eventsDeadLettered: Counter
+    /// Producer connections open now, and admitted since start (not those refused over
+    /// `max_connections`).
+    public let ingestConnections: Gauge
+    public let ingestConnectionsAccepted: Counter
     /// Queued events and their age.
     public let queueDepth: Gauge
     public let oldestEventAgeSeconds: Gauge
@@ -51,6 +56,8 @@ public final class RelayMetrics: Sendable {
         forgetPurgedEvents = Counter(label: MetricFamily.forgetPurgedEvents.name, factory: factory)
         eventsDelivered = Counter(label: MetricFamily.eventsDelivered.name, factory: factory)
         eventsDeadLettered = Counter(label: MetricFamily.eventsDeadLettered.name, factory: factory)
+        ingestConnections = Gauge(label: MetricFamily.ingestConnections.name, factory: factory)
+        ingestConnectionsAccepted = Counter(label: MetricFamily.ingestConnectionsAccepted.name, factory: factory)
         queueDepth = Gauge(label: MetricFamily.queueEvents.name, factory: factory)
         oldestEventAgeSeconds = Gauge(label: MetricFamily.oldestEventAge.name, factory: factory)
         outboxBytes = Gauge(label: MetricFamily.outboxBytes.name, factory: factory)

@@ -49,11 +49,13 @@ final class OutboxStore {
             // journal its schema was made with, must survive a power cut.
             StateDirectorySync.sync(directoryOf: path)
             testHooks.directorySynced?(StateDirectorySync.directoryPath(of: path))
+            #if MILLIMETRIC_RELAY_TEST_HOOKS
             // Test hook (the disk-full test, where no small filesystem can be mounted): caps the
             // database at this many pages, so that SQLite answers SQLITE_FULL as on a full disk.
-            if let pages = getenv("MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT").flatMap({ Int(String(cString: $0)) }) {
+            if let pages = TestHooks.maxPageCount {
                 _ = try connection.scalarInt64("PRAGMA max_page_count = \(pages)")
             }
+            #endif
             insertEvent = try connection.prepare(
                 "INSERT INTO events(kind, event_id, user_id, body, bytes, received_at) VALUES (?, ?, ?, ?, ?, ?)")
             deleteUserRows = try connection.prepare("DELETE FROM events WHERE user_id = ? AND kind IN (0, 1) RETURNING bytes")

@@ -8,17 +8,23 @@ public final class StateDirectoryLock: Sendable {
     private let descriptor: Int32
     public let path: String
 
+    /// The state directory or its lock file cannot be created or opened (exit 73).
+    public struct CannotCreate: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Takes the lock, creating the state directory (mode 0750) and the lock file if needed.
     /// Returns nil when another process holds it.
-    public static func acquire(stateDirectory: String, path: String) throws(ConfigurationError) -> StateDirectoryLock? {
+    public static func acquire(stateDirectory: String, path: String) throws(CannotCreate) -> StateDirectoryLock? {
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
-            throw ConfigurationError("cannot create the state directory \(stateDirectory): \((error as NSError).localizedDescription)")
+            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? (error as NSError).localizedDescription
+            throw CannotCreate(description: "cannot create the state directory \(stateDirectory): \(reason); check that its parent exists, is a directory and is writable by this user")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
-            throw ConfigurationError("cannot open \(path): \(String(cString: strerror(errno))); check the state directory's owner and mode")
+            throw CannotCreate(description: "cannot open \(path): \(String(cString: strerror(errno))); check the state directory's owner and mode")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
