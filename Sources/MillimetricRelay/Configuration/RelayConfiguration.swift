@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything the daemon runs with, resolved from (lowest first) defaults, the config file,
 /// `MILLIMETRIC_RELAY_<KEY>` environment variables and command-line flags (SPEC §3).
@@ -57,15 +58,15 @@ public struct RelayConfiguration: Sendable, Equatable {
     public var logLevel: String = "info"
 
     /// The outbox database inside the state directory.
-    public var databasePath: String { (stateDirectory as NSString).appendingPathComponent("outbox.sqlite") }
+    public var databasePath: String { stateDirectory.appendingPathComponent("outbox.sqlite") }
     /// The lock that keeps two daemons off one state directory.
-    public var lockPath: String { (stateDirectory as NSString).appendingPathComponent("relay.lock") }
+    public var lockPath: String { stateDirectory.appendingPathComponent("relay.lock") }
 
     /// The defaults for this environment.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let runtime = environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/run/millimetric-relay"
         let state = environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/var/lib/millimetric-relay"
-        socketPath = (runtime as NSString).appendingPathComponent("ingest.sock")
+        socketPath = runtime.appendingPathComponent("ingest.sock")
         stateDirectory = state
         if let host = environment["MILLIMETRIC_HOST"], !host.isEmpty { self.host = host }
     }
@@ -85,7 +86,7 @@ public struct RelayConfiguration: Sendable, Equatable {
             do {
                 text = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw ConfigurationError("cannot read the config file \(path): \((error as NSError).localizedDescription)")
+                throw ConfigurationError("cannot read the config file \(path): \(error.reason)")
             }
             for (key, value) in try ConfigurationFile.parse(text, path: path) {
                 try configuration.set(Key(rawValue: key)!, value, source: path)
@@ -98,7 +99,7 @@ public struct RelayConfiguration: Sendable, Equatable {
             }
         }
         for (key, value) in flags.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            try configuration.set(key, value, source: "--\(key.rawValue.replacingOccurrences(of: "_", with: "-"))")
+            try configuration.set(key, value, source: "--\(key.rawValue.replacing("_", with: "-"))")
         }
         try configuration.validate()
         return configuration
@@ -199,13 +200,13 @@ public struct RelayConfiguration: Sendable, Equatable {
             do {
                 text = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw ConfigurationError("cannot read the API key from \(source) \(path): \((error as NSError).localizedDescription)")
+                throw ConfigurationError("cannot read the API key from \(source) \(path): \(error.reason)")
             }
             return try APIKey(text, source: "\(source) \(path)")
         }
         if let path = keyFileFlag { return try read(path, source: "--key-file") }
         if let directory = environment["CREDENTIALS_DIRECTORY"] {
-            let path = (directory as NSString).appendingPathComponent("millimetric-key")
+            let path = directory.appendingPathComponent("millimetric-key")
             if FileManager.default.fileExists(atPath: path) { return try read(path, source: "credential") }
         }
         if let key = environment["MILLIMETRIC_KEY"], !key.isEmpty { return try APIKey(key, source: "MILLIMETRIC_KEY") }

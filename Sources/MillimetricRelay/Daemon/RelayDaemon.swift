@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Metrics
 import Prometheus
@@ -109,8 +110,8 @@ public struct RelayDaemon: Sendable {
             throw RelayExit(.configuration, "cannot set up the HTTP client: \(error)")
         }
         if ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER"].flatMap(Double.init).map({ delay in
-            Thread.detachNewThread {
-                Thread.sleep(forTimeInterval: delay)
+            DetachedThread.start {
+                usleep(UInt32(delay * 1_000_000))
                 drainer.stallForTesting()
             }
         }) != nil {

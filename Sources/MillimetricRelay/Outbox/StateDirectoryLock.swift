@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An exclusive `flock` on `relay.lock` in the state directory, held for the daemon's life.
 ///
@@ -14,7 +15,7 @@ public final class StateDirectoryLock: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
-            throw ConfigurationError("cannot create the state directory \(stateDirectory): \((error as NSError).localizedDescription)")
+            throw ConfigurationError("cannot create the state directory \(stateDirectory): \(error.reason)")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
