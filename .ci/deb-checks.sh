@@ -47,7 +47,10 @@ pass "built $(basename "$deb")"
 version=$(dpkg-deb -f "$deb" Version)
 echo "      Depends: $(dpkg-deb -f "$deb" Depends)"
 # lintian runs as root here (CI); it warns about that, which is not a finding on the package.
-if lintian --allow-root --fail-on error,warning --display-info --show-overrides "$deb" > "$work/lintian.log" 2>&1; then
+# --show-overrides makes --fail-on count overridden tags too, so the verdict comes from the
+# output: any E: or W: line (an overridden one is printed as O:, with its reason as N: lines).
+if lintian --allow-root --fail-on none --display-info --show-overrides "$deb" > "$work/lintian.log" 2>&1 \
+        && ! grep -qE '^(E|W): ' "$work/lintian.log"; then
     pass "lintian: no errors, no warnings left unexplained"
 else
     fail "lintian:"
