@@ -10,8 +10,9 @@
 #      starts, `millimetric-relay send` stores events, the API stand-in receives them, SIGTERM
 #      ends the relay with exit 0 (the control: libswiftCore.so is gone in that namespace);
 #   4. `dpkg -i` again (the upgrade path) keeps an edited conffile and the outbox;
-#   5. `dpkg --purge` leaves no file, directory, unit link or dpkg state behind (the system user
-#      and group stay, as Debian's policy asks).
+#   5. `dpkg -r` removes the program and keeps the config, key and outbox; `dpkg --purge` then
+#      leaves no file, directory, unit link or dpkg state behind (the system user and group stay,
+#      as Debian's policy asks).
 #
 # Takes about 1 minute plus the static release build (4-6 minutes the first time, on 2 cores).
 # Usage: .ci/deb-checks.sh     (root; installs lintian, dpkg-dev, binutils, curl, util-linux)
@@ -154,8 +155,11 @@ check "the edited conffile is kept" grep -q "edited by deb-checks" "/etc/$NAME/r
 check "the state directory is kept" test -f "/var/lib/$NAME/marker"
 check "the socket is still enabled" test -L "/etc/systemd/system/sockets.target.wants/$NAME.socket"
 
-# --- 5. purge ---------------------------------------------------------------------------------------
+# --- 5. remove, then purge ----------------------------------------------------------------------------
 install -m 0600 /dev/null "/etc/$NAME/key"; echo sk_test_debchecks_0000 > "/etc/$NAME/key"
+if dpkg -r "$NAME" > "$work/remove.log" 2>&1; then pass "dpkg -r"; else fail "dpkg -r:"; sed 's/^/      /' "$work/remove.log"; fi
+check "removed: /usr/bin/$NAME" test ! -e "/usr/bin/$NAME"
+check "remove keeps the config, the key and the outbox" test -f "/etc/$NAME/relay.conf" -a -f "/etc/$NAME/key" -a -f "/var/lib/$NAME/marker"
 if dpkg --purge "$NAME" > "$work/purge.log" 2>&1; then pass "dpkg --purge"; else fail "dpkg --purge:"; sed 's/^/      /' "$work/purge.log"; fi
 for path in "/usr/bin/$NAME" "/etc/$NAME" "/var/lib/$NAME" "/run/$NAME" "/usr/lib/systemd/system/$NAME.service" \
             "/usr/lib/systemd/system/$NAME.socket" "/usr/lib/sysusers.d/$NAME.conf" "/usr/lib/tmpfiles.d/$NAME.conf" \
