@@ -8,7 +8,8 @@
 #        ACK_WINDOW=1000            our relay acks every line: loadgen --expect-acks --ack-window
 #        UPSTREAM_PORT=18080        fake upstream port (both sides, one after the other)
 #        PEERS_DIR=/work/shared/peers
-#        RELAY_BIN=PATH             default: $(swift build -c release --show-bin-path)/millimetric-relay
+#        RELAY_BIN=PATH             default: $(swift build -c release --show-bin-path)/millimetric-relay;
+#                                   the packaged binary: RELAY_BIN=$(scripts/build-deb.sh --binary-only | tail -1)
 #        RELAY_SETTINGS="batch_rate=1000000 batch_burst=1000000"   MILLIMETRIC_RELAY_<KEY> settings
 #        KEEP=1                     keep our run directory (/tmp/mmr-compare.*)
 #
@@ -66,6 +67,13 @@ if [ $status -ne 0 ] || [ ! -s "$OUT/syslog-ng.json" ]; then
     log "bench.sh failed (exit $status):"; tail -20 "$OUT/syslog-ng.err" >&2; exit 1
 fi
 
+# bench.sh measures the peer under load only: its RSS at rest, started the same way (the same
+# config, no load, no upstream running), a second after its socket accepts connections.
+start_syslog_ng "$OUT/syslog-ng-rest" || exit 1
+sleep 1
+peer_rest_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$SNG_PID/status" 2>/dev/null)
+stop_pid "$SNG_PID" TERM; SNG_PID=""
+
 # --- 2. ours: millimetric-relay, same load, same upstream, same analysis ----------------------
 log "ours: millimetric-relay ($RELAY_BIN), $CLIENTS x $EVENTS events, acks in windows of $ACK_WINDOW"
 dir="$OUT/relay"; mkdir -p "$dir/state"
@@ -87,6 +95,10 @@ EOF
     sleep 0.05
 done
 
+# At rest: started, socket open, nothing sent yet (VmRSS, after a second to settle).
+sleep 1
+rest_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$REL_PID/status" 2>/dev/null)
+
 "$PY" "$PEERS_DIR/loadgen.py" --socket "$dir/relay.sock" -n "$CLIENTS" -m "$EVENTS" --seed 1 \
     --expect-acks --ack-window "$ACK_WINDOW" --out "$dir/loadgen.json" --record-ids "$dir/written.ids" \
     >/dev/null 2>"$dir/loadgen.log" || { log "loadgen failed"; cat "$dir/loadgen.log" >&2; exit 1; }
@@ -105,14 +117,17 @@ log "ours: $(cat "$dir/loadgen.log")"
 grep -E ' (warning|error|critical) ' "$dir/relay.log" | grep -v 'backing off' | head -5 >&2
 
 # --- 3. side by side --------------------------------------------------------------------------
-"$PY" - "$OUT/syslog-ng.json" "$OUT/relay.json" "$CLIENTS" "$EVENTS" <<'EOF'
+"$PY" - "$OUT/syslog-ng.json" "$OUT/relay.json" "$CLIENTS" "$EVENTS" "${rest_kb:-0}" "${peer_rest_kb:-0}" <<'EOF'
 import json, sys
 peer = json.load(open(sys.argv[1])); ours = json.load(open(sys.argv[2]))
+# Both at rest: started, nothing sent yet (VmRSS); peak RSS is VmHWM after the load.
+ours["rss_rest_mb"] = round(int(sys.argv[5]) / 1024, 1) if int(sys.argv[5]) else None
+peer["rss_rest_mb"] = round(int(sys.argv[6]) / 1024, 1) if int(sys.argv[6]) else None
 print("\nsyslog-ng vs millimetric-relay, one run each, %s clients x %s events (%s B/event)"
       % (sys.argv[3], sys.argv[4], ours.get("mean_event_bytes")))
 rows = [("ingest events/s", "ingest_eps", "%.0f"), ("e2e events/s", "e2e_eps", "%.0f"),
         ("e2e99 events/s", "e2e99_eps", "%.0f"), ("ingest s", "ingest_s", "%.2f"), ("e2e s", "e2e_s", "%.2f"),
-        ("peak RSS MB", "rss_peak_mb", "%.1f"), ("CPU s", "cpu_s", "%.2f"),
+        ("peak RSS MB", "rss_peak_mb", "%.1f"), ("RSS at rest MB", "rss_rest_mb", "%.1f"), ("CPU s", "cpu_s", "%.2f"),
         ("bytes written/event", "wchar_per_event", "%.0f"), ("lost", "lost", "%d"),
         ("duplicates", "duplicates", "%d"), ("requests", "requests", "%d"),
         ("mean batch events", "batch_mean_events", "%.1f")]

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import MillimetricRelay
 
 /// The options every command that reads the configuration shares; each overrides the config
@@ -44,5 +45,7 @@ struct ConfigurationOptions: ParsableArguments {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    // One write(2) of the whole line, as FileHandle.standardError.write did.
+    let line = Array((message + "\n").utf8)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MillimetricRelay
 
 /// `dead-letters list|retry|purge`: events the API refused for good (SPEC §2, §6).
@@ -28,7 +28,7 @@ struct DeadLettersCommand: ParsableCommand {
             }
             if letters.isEmpty { print("no dead letters") }
             for letter in letters {
-                print("#\(letter.id) \(letter.kind) event_id=\(letter.eventID) failed \(ISO8601DateFormatter().string(from: letter.failedAt)) HTTP \(letter.httpStatus)")
+                print("#\(letter.id) \(letter.kind) event_id=\(letter.eventID) failed \(letter.failedAt.formatted(.iso8601)) HTTP \(letter.httpStatus)")
                 print("  answer: \(letter.response)")
                 print("  event:  \(letter.body)")
             }

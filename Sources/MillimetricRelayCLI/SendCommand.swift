@@ -1,6 +1,9 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import MillimetricRelay
+import Synchronization
 
 /// `send`: writes events to the socket and prints one ack per event; for scripts and cron jobs.
 struct SendCommand: ParsableCommand {
@@ -42,14 +45,13 @@ struct SendCommand: ParsableCommand {
         }
 
         let counts = AckCounts()
-        let reader = Thread {
+        DetachedThread.start(name: "ack-reader") {
             client.readLines { line in
                 print(line)
                 counts.record(line)
             }
             counts.finished.signal()
         }
-        reader.start()
 
         var expected = 0
         var broken = false
@@ -64,7 +66,7 @@ struct SendCommand: ParsableCommand {
         } else {
             for event in events {
                 // One argument is one event: a newline inside it would split it.
-                submit(event.replacingOccurrences(of: "\n", with: " "))
+                submit(event.replacing("\n", with: " "))
             }
         }
         client.finishWriting()
@@ -82,22 +84,19 @@ struct SendCommand: ParsableCommand {
 
 /// Counts acks from the reader thread.
 final class AckCounts: @unchecked Sendable {
-    // Guarded by `lock`; read by the main thread only after `finished` is signalled.
-    private let lock = NSLock()
-    private var acked = 0
-    private var refused = 0
+    // Read by the main thread only after `finished` is signalled.
+    private let counts = Mutex((acked: 0, refused: 0))
     let finished = DispatchSemaphore(value: 0)
 
     func record(_ line: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        acked += 1
-        if !line.hasPrefix(#"{"ok":true"#) { refused += 1 }
+        let refusal = !line.hasPrefix(#"{"ok":true"#)
+        counts.withLock { counts in
+            counts.acked += 1
+            if refusal { counts.refused += 1 }
+        }
     }
 
     var totals: (Int, Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (acked, refused)
+        counts.withLock { ($0.acked, $0.refused) }
     }
 }

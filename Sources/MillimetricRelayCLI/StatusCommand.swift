@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import MillimetricRelay
 
 /// `status`: what the outbox holds and how delivery goes; works while the daemon is stopped.
@@ -39,11 +40,11 @@ enum StatusFormatter {
     static func text(_ status: OutboxStatus, now: Date) -> String {
         func when(_ date: Date?) -> String {
             guard let date else { return "never" }
-            return "\(ISO8601DateFormatter().string(from: date)) (\(age(now.timeIntervalSince(date))) ago)"
+            return "\(date.formatted(.iso8601)) (\(age(now.timeIntervalSince(date))) ago)"
         }
         var upstream = status.upstreamState
         if status.upstreamState == "backing_off", let until = status.upstreamUntil {
-            upstream += " until \(ISO8601DateFormatter().string(from: until))"
+            upstream += " until \(until.formatted(.iso8601))"
         }
         if let reason = status.upstreamReason, status.upstreamState == "paused" {
             upstream += ": \(reason)"

@@ -11,7 +11,7 @@ import Testing
     struct Endpoint {
         let port: Int
 
-        func scrape() throws -> String { try SystemdTests.get("http://127.0.0.1:\(port)/metrics") }
+        func scrape() throws -> String { try RelayProcess.httpGet("http://127.0.0.1:\(port)/metrics") }
 
         /// The value of the sample written exactly as `series` (name and labels as served).
         func value(_ series: String) throws -> Double? {
@@ -20,9 +20,8 @@ import Testing
     }
 
     static func relay(api: StandInProcess, environment: [String: String] = [:]) throws -> (RelayProcess, Endpoint) {
-        let port = try SystemdTests.freePort()
-        let relay = try RelayProcess(host: api.baseURL, environment: ["MILLIMETRIC_RELAY_METRICS_LISTEN": "127.0.0.1:\(port)"].merging(environment) { $1 })
-        return (relay, Endpoint(port: port))
+        let relay = try RelayProcess(host: api.baseURL, environment: ["MILLIMETRIC_RELAY_METRICS_LISTEN": "127.0.0.1:0"].merging(environment) { $1 })
+        return (relay, Endpoint(port: try relay.metricsPort()))
     }
 
     @Test func everyFamilyIsServedWithHelpAndTypeAndTheProcessMetricsAreThere() throws {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything the daemon runs with, resolved from (lowest first) built-in defaults, the config
 /// file, the environment (`MILLIMETRIC_HOST`, then `MILLIMETRIC_RELAY_<KEY>`) and command-line
@@ -58,16 +59,16 @@ public struct RelayConfiguration: Sendable, Equatable {
     public var logLevel: String = "info"
 
     /// The outbox database inside the state directory.
-    public var databasePath: String { (stateDirectory as NSString).appendingPathComponent("outbox.sqlite") }
+    public var databasePath: String { stateDirectory.appendingPathComponent("outbox.sqlite") }
     /// The lock that keeps two daemons off one state directory.
-    public var lockPath: String { (stateDirectory as NSString).appendingPathComponent("relay.lock") }
+    public var lockPath: String { stateDirectory.appendingPathComponent("relay.lock") }
 
     /// The built-in defaults, with systemd's `RUNTIME_DIRECTORY` and `STATE_DIRECTORY` (which
     /// only move the defaults: a config file or variable that names a path wins over them).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let runtime = environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/run/millimetric-relay"
         let state = environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/var/lib/millimetric-relay"
-        socketPath = (runtime as NSString).appendingPathComponent("ingest.sock")
+        socketPath = runtime.appendingPathComponent("ingest.sock")
         stateDirectory = state
     }
 
@@ -86,7 +87,7 @@ public struct RelayConfiguration: Sendable, Equatable {
             do {
                 text = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw ConfigurationError("cannot read the config file \(path): \((error as NSError).localizedDescription)")
+                throw ConfigurationError("cannot read the config file \(path): \(error.reason)")
             }
             for (key, value) in try ConfigurationFile.parse(text, path: path) {
                 try configuration.set(Key(rawValue: key)!, value, source: path)
@@ -96,7 +97,7 @@ public struct RelayConfiguration: Sendable, Equatable {
             try configuration.set(key, value, source: variable)
         }
         for (key, value) in flags.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            try configuration.set(key, value, source: "--\(key.rawValue.replacingOccurrences(of: "_", with: "-"))")
+            try configuration.set(key, value, source: "--\(key.rawValue.replacing("_", with: "-"))")
         }
         try configuration.validate()
         return configuration
@@ -197,13 +198,13 @@ public struct RelayConfiguration: Sendable, Equatable {
             do {
                 text = try String(contentsOfFile: path, encoding: .utf8)
             } catch {
-                throw ConfigurationError("cannot read the API key from \(source) \(path): \((error as NSError).localizedDescription)")
+                throw ConfigurationError("cannot read the API key from \(source) \(path): \(error.reason)")
             }
             return try APIKey(text, source: "\(source) \(path)")
         }
         if let path = keyFileFlag { return try read(path, source: "--key-file") }
         if let directory = environment["CREDENTIALS_DIRECTORY"] {
-            let path = (directory as NSString).appendingPathComponent("millimetric-key")
+            let path = directory.appendingPathComponent("millimetric-key")
             if FileManager.default.fileExists(atPath: path) { return try read(path, source: "credential") }
         }
         if let key = environment["MILLIMETRIC_KEY"], !key.isEmpty { return try APIKey(key, source: "MILLIMETRIC_KEY") }

@@ -11,7 +11,7 @@ struct DrainerService: Service {
         // stop() blocks until the drainer thread is done; keep it off the cooperative pool.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let drainer = self.drainer
-            Thread.detachNewThread {
+            DetachedThread.start {
                 drainer.stop()
                 continuation.resume()
             }
@@ -19,4 +19,4 @@ struct DrainerService: Service {
     }
 }
 
-import Foundation
+import FoundationEssentials

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Metrics
 import Prometheus
@@ -118,8 +119,8 @@ public struct RelayDaemon: Sendable {
         #if MILLIMETRIC_RELAY_TEST_HOOKS
         if let delay = TestHooks.stallDrainerAfter {
             logger.warning("test hook: the drainer will stall on purpose")
-            Thread.detachNewThread {
-                Thread.sleep(forTimeInterval: delay)
+            DetachedThread.start {
+                usleep(UInt32(delay * 1_000_000))
                 drainer.stallForTesting()
             }
         }

@@ -1,5 +1,7 @@
 import CurlSupport
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -52,7 +54,7 @@ final class Drainer: Sendable {
     private let writer: OutboxWriter
     private let metrics: RelayMetrics
     private let logger: Logger
-    private let condition = NSCondition()
+    private let condition = ThreadCondition()
     // Guarded by `condition`.
     nonisolated(unsafe) private var inbox = Inbox()
     private let observation = Mutex(Observation())
@@ -74,13 +76,11 @@ final class Drainer: Sendable {
             self?.post { $0.completions.append((id, outcome)) }
         }
         self.pool.withLock { $0 = pool }
-        let thread = Thread { [self] in
-            CurrentThread.setName("drainer")
+        DetachedThread.start(name: "drainer") { [self] in
             self.run(pool: pool)
             pool.shutdown()
             self.finished.signal()
         }
-        thread.start()
     }
 
     /// Rows up to `seq` are committed (called by the outbox writer after each commit).

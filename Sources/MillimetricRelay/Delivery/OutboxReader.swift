@@ -13,6 +13,9 @@ final class OutboxReader {
     init(path: String) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path, mode: .readOnly)
         try connection.setBusyTimeout(milliseconds: 5_000)
+        // Reads go forward by seq over rows just written; 512 KiB holds the B-tree's interior
+        // pages between batches (SQLite's default is 2 MiB per connection).
+        try connection.execute("PRAGMA cache_size = -512")
         next = try connection.prepare(
             "SELECT seq, kind, event_id, user_id, body, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
         queuedInRange = try connection.prepare("SELECT seq FROM events WHERE seq BETWEEN ? AND ?")

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Parses the value of a `Retry-After` response header (RFC 9110 §10.2.3) into how long to
 /// wait, so the drainer can honour a 429 (SPEC §6: "wait at least Retry-After (seconds or

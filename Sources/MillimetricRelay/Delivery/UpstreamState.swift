@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How delivery goes, as `status` and `STATUS=` show it (SPEC §8).
 enum UpstreamState: Sendable, Equatable {

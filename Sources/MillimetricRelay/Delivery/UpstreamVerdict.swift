@@ -1,5 +1,5 @@
 import CurlSupport
-import Foundation
+import FoundationEssentials
 
 /// What the drainer does with one answer from the Millimetric API (SPEC §6).
 ///
@@ -126,8 +126,8 @@ public enum UpstreamVerdict: Sendable, Hashable {
     /// ever echoes the key back.
     public static func apiErrorCode(in body: [UInt8]) -> String? {
         guard body.first(where: { !Self.isJSONWhitespace($0) }) == UInt8(ascii: "{"),
-            let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let code = object["error"] as? String
+            let object = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)),
+            let code = object.error
         else { return nil }
         let allowed = code.utf8.allSatisfy { byte in
             switch byte {
@@ -145,5 +145,10 @@ public enum UpstreamVerdict: Sendable, Hashable {
 
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    /// The one field of an API error body that is read; a non-string `error` fails decoding.
+    private struct ErrorBody: Decodable {
+        let error: String?
     }
 }

@@ -1,5 +1,7 @@
 import CurlSupport
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -49,13 +51,11 @@ final class UpstreamWorkerPool: Sendable {
         for (index, client) in clients.enumerated() {
             // Each client moves to its own thread and is used by that thread only.
             let transfer = UnsafeTransfer(client)
-            let thread = Thread { [self] in
-            CurrentThread.setName("upstream-\(index)")
+            DetachedThread.start(name: "upstream-\(index)") { [self] in
                 self.work(client: transfer.value, completion: completion)
                 transfer.value.close()
                 self.exited.signal()
             }
-            thread.start()
         }
         _ = logger
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A blocking client for the relay's socket: what `send` uses, and what tests and the benchmark
 /// drive the daemon with. Writes and reads are independent, so a writer thread can pipeline

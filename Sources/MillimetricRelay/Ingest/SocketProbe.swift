@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Checks whether a process answers on a Unix socket path, without sending it anything.
 enum SocketProbe {

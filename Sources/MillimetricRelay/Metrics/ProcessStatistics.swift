@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +55,7 @@ struct ProcessStatistics: Sendable, Equatable {
     /// The system's boot time in seconds since the epoch: the `btime` line of `/proc/stat`.
     static func bootTime(procStat: String) -> Double? {
         for line in procStat.split(separator: "\n") where line.hasPrefix("btime ") {
-            return Double(line.dropFirst("btime ".count).trimmingCharacters(in: .whitespaces))
+            return Double(String(line.dropFirst("btime ".count)).trimmingWhitespace())
         }
         return nil
     }

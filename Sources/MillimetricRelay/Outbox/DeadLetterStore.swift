@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SQLiteSupport
 
 /// The `dead-letters` command's view of the outbox: events the API refused for good.
@@ -83,7 +84,7 @@ public struct DeadLetterStore {
         do {
             try connection.execute("BEGIN IMMEDIATE")
             let count = try connection.scalarInt64("SELECT count(*) FROM dead_letters WHERE \(condition)") ?? 0
-            try connection.execute(sql.replacingOccurrences(of: "%@", with: condition))
+            try connection.execute(sql.replacing("%@", with: condition))
             try connection.execute("COMMIT")
             _ = try? connection.scalarInt64("PRAGMA wal_checkpoint(TRUNCATE)")
             return Int(count)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SQLiteSupport
 
 /// Opens an existing outbox for the commands that work beside the daemon (`status`,

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SQLiteSupport
 
 /// What `status` reports (SPEC §8), read from the database read-only, so it works whether or

@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import SQLiteSupport
 import Synchronization
@@ -99,8 +100,7 @@ public final class OutboxWriter: Sendable {
         self.onCommit = onCommit
         // The store moves to the writer thread and is never touched from this one again.
         let holder = UnsafeTransfer(StoreHolder(store))
-        let thread = Thread { [self] in
-            CurrentThread.setName("outbox-writer")
+        DetachedThread.start(name: "outbox-writer") { [self] in
             self.run(store: holder.value.store!)
             // The last reference: statements are finalized, then the connection closes, which
             // checkpoints the WAL and removes it — a clean close.
@@ -108,7 +108,6 @@ public final class OutboxWriter: Sendable {
             self.logger.debug("outbox closed")
             self.finished.signal()
         }
-        thread.start()
     }
 
     /// What the outbox holds now.

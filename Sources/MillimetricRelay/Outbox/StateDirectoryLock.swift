@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An exclusive `flock` on `relay.lock` in the state directory, held for the daemon's life.
 ///
@@ -19,8 +20,7 @@ public final class StateDirectoryLock: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
-            let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? (error as NSError).localizedDescription
-            throw CannotCreate(description: "cannot create the state directory \(stateDirectory): \(reason); check that its parent exists, is a directory and is writable by this user")
+            throw CannotCreate(description: "cannot create the state directory \(stateDirectory): \(error.reason); check that its parent exists, is a directory and is writable by this user")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else {

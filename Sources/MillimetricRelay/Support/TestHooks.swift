@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Switches the integration tests use to provoke what cannot be provoked from outside the
 /// process: a wedged drainer (for the watchdog) and a full disk without mounting one.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +26,7 @@ public enum ReloadedKeyFile {
     public static func take(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> APIKey? {
         guard let directory = environment["RUNTIME_DIRECTORY"], !directory.isEmpty else { return nil }
         // RUNTIME_DIRECTORY may list several directories separated by ':'; ours is the first.
-        let path = (String(directory.split(separator: ":").first ?? "") as NSString).appendingPathComponent(fileName)
+        let path = String(directory.split(separator: ":").first ?? "").appendingPathComponent(fileName)
         var status = stat()
         guard lstat(path, &status) == 0 else { return nil }
         defer { unlink(path) }
@@ -37,7 +37,7 @@ public enum ReloadedKeyFile {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigurationError("cannot read the reloaded API key \(path): \((error as NSError).localizedDescription)")
+            throw ConfigurationError("cannot read the reloaded API key \(path): \(error.reason)")
         }
         return try APIKey(text, source: "systemctl reload (\(path))")
     }
