@@ -11,10 +11,10 @@ extension HTTPIngestTests {
     @Test func curlsExpect100ContinueChunkedBodiesAndKeepAliveWork() throws {
         let relay = try RelayProcess.withHTTP(host: "http://127.0.0.1:9")
         defer { relay.terminate() }
-        // Over 1 KB: curl sends Expect: 100-continue and waits for the interim answer.
+        // Clients (curl for large uploads, many SDKs) send Expect: 100-continue and wait for the
+        // interim answer before the body; asked for explicitly, as this curl's threshold varies.
         let body = Self.batchBody("continue", 20)
-        #expect(body.utf8.count > 1024)
-        let (code, verbose) = try relay.bash(#"curl -sS -v -X POST "$MILLIMETRIC_HOST/v1/batch" -H "Authorization: Bearer $MILLIMETRIC_KEY" -H "Content-Type: application/json" --data-binary "$BODY""#, environment: ["BODY": body])
+        let (code, verbose) = try relay.bash(#"curl -sS -v -X POST "$MILLIMETRIC_HOST/v1/batch" -H "Authorization: Bearer $MILLIMETRIC_KEY" -H "Content-Type: application/json" -H "Expect: 100-continue" --expect100-timeout 20 --data-binary "$BODY""#, environment: ["BODY": body])
         #expect(code == 0, "\(verbose)")
         #expect(verbose.contains("> Expect: 100-continue"), "\(verbose)")
         #expect(verbose.contains("< HTTP/1.1 100 Continue"), "\(verbose)")

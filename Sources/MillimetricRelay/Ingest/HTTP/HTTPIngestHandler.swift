@@ -242,13 +242,18 @@ final class HTTPIngestHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(body.readableBytes))
         if !keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        // The state changes before the answer's end is written: writing it lets the pipeline
+        // handler deliver the next pipelined request at once, inside that very call.
         if keepAlive {
             state = .idle
             armDeadline(context: context)
         } else {
+            state = .refused
+        }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
         }
