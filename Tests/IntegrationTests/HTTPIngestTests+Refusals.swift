@@ -82,4 +82,22 @@ extension HTTPIngestTests {
         #expect(health.status == 200)
         #expect(health.json["ok"] as? Bool == true)
     }
+
+    @Test func theListenerServesAUnixSocketToo() throws {
+        let probe = try RelayProcess(host: "http://127.0.0.1:9", start: false)
+        let path = probe.directory.appendingPathComponent("http.sock").path
+        probe.environment["MILLIMETRIC_RELAY_HTTP_LISTEN"] = "unix:\(path)"
+        try probe.start()
+        defer { probe.terminate() }
+        #expect(RelayProcess.eventually { FileManager.default.fileExists(atPath: path) })
+        let (code, output) = try RelayProcess.runCLIProcess("/usr/bin/curl", [
+            "-sS", "-w", "\n%{http_code}", "--unix-socket", path, "-X", "POST", "http://relay/v1/track",
+            "-H", "Authorization: Bearer \(Self.key)", "-d", #"{"event":"over_unix","event_id":"unix-1"}"#,
+        ])
+        #expect(code == 0, "\(output)")
+        #expect(output.hasSuffix("\n202"), "\(output)")
+        #expect(try probe.queuedEventIDs()["unix-1"] == 1)
+        #expect(probe.terminate() == 0)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
 }
