@@ -25,7 +25,10 @@ extension HTTPIngestTests {
         Self.expectRefusal(try relay.curl("POST", "/v1/forget", key: "pk_live_browser_key", ["--data-binary", #"{"user_id":"u"}"#]), 403, "forget_requires_secret_key")
         Self.expectRefusal(try relay.curl("POST", "/v1/nope", body), 404, "not_found")
         Self.expectRefusal(try relay.curl("GET", "/v1/track"), 405, "method_not_allowed")
-        Self.expectRefusal(try relay.curl("POST", "/v1/track", ["--data-binary", #"{"event":"#]), 400, "invalid_payload")
+        let malformed = try relay.curl("POST", "/v1/track", ["--data-binary", #"{"event":"#])
+        Self.expectRefusal(malformed, 400, "invalid_payload")
+        #expect((malformed.json["message"] as? String)?.contains("end of the body") == true, "\(malformed.body)")
+        Self.expectRefusal(try relay.curl("POST", "/v1/track", ["--data-binary", "[1]"]), 400, "invalid_payload")
         Self.expectRefusal(try relay.curl("POST", "/v1/track", ["--data-binary", #"{"user_id":"u"}"#]), 400, "invalid_payload")
         Self.expectRefusal(try relay.curl("POST", "/v1/identify", ["--data-binary", #"{"user_id":"u"}"#]), 400, "invalid_payload")
 

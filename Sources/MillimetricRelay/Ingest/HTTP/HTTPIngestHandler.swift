@@ -154,7 +154,7 @@ final class HTTPIngestHandler: ChannelInboundHandler, RemovableChannelHandler {
             let result = body.withUnsafeReadableBytes { validator.validate($0, receivedTimestamp: stamp, fixedKind: kind) }
             switch result {
             case .success(let event): events = [event]
-            case .failure(let rejection): return respond(head, route: route, error: .invalidPayload(rejection.message), context: context)
+            case .failure(let rejection): return respond(head, route: route, error: .invalidPayload(Self.aboutTheBody(rejection.message)), context: context)
             }
         } else {
             let split = body.withUnsafeReadableBytes { HTTPBatchBody.events(in: $0) }
@@ -171,6 +171,7 @@ final class HTTPIngestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .failure(let rejection):
                     // All or nothing: one bad event refuses the whole batch, naming it.
                     let message = rejection.message.replacingOccurrences(of: "the line", with: "the event")
+                        .replacingOccurrences(of: "end of line", with: "end of the event")
                     return respond(head, route: route, error: .invalidPayload("events[\(index)]: \(message)"), context: context)
                 }
             }
@@ -191,6 +192,11 @@ final class HTTPIngestHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             writer.submit(events, receivedAt: receivedAt, completion: completion)
         }
+    }
+
+    /// The validator speaks of lines (the socket's unit); over HTTP the unit is the body.
+    static func aboutTheBody(_ message: String) -> String {
+        message.replacingOccurrences(of: "the line", with: "the body").replacingOccurrences(of: "end of line", with: "end of the body")
     }
 
     private func committed(_ head: HTTPRequestHead, route: HTTPRoute, events: [ValidatedEvent], outcomes: [OutboxWriter.Outcome], context: ChannelHandlerContext) {
