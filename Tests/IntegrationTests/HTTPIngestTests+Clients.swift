@@ -32,30 +32,41 @@ extension HTTPIngestTests {
         #expect(Set(try relay.queuedEventIDs().keys).isSuperset(of: (0..<20).map { "continue-\($0)" } + (0..<30).map { "chunked-\($0)" }))
     }
 
-    /// Three requests written at once on one socket; answers must come back in order.
+    /// 200 requests written at once on one socket, then one for an unknown path; answers must
+    /// come back in order.
     static let pipeliningClient = #"""
         const net = require("net");
-        const key = process.env.MILLIMETRIC_KEY, port = Number(process.env.PORT);
+        const key = process.env.MILLIMETRIC_KEY, port = Number(process.env.PORT), count = 200;
         const req = (path, body) => `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-        const bodies = [0, 1, 2].map((i) => JSON.stringify({ event: "pipelined", event_id: `pipe-${i}` }));
+        const bodies = Array.from({ length: count }, (_, i) => JSON.stringify({ event: "pipelined", event_id: `pipe-${i}` }));
         const socket = net.connect(port, "127.0.0.1", () => socket.write(bodies.map((b) => req("/v1/track", b)).join("") + req("/nope", "{}")));
         let data = "";
         socket.on("data", (chunk) => {
           data += chunk;
           const statuses = [...data.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
-          if (statuses.length === 4 && data.endsWith("}")) { console.log(JSON.stringify({ statuses, ids: [...data.matchAll(/"event_id":"([^"]+)"/g)].map((m) => m[1]) })); socket.end(); }
+          if (statuses.length === count + 1 && data.endsWith("}")) { console.log(JSON.stringify({ statuses, ids: [...data.matchAll(/"event_id":"([^"]+)"/g)].map((m) => m[1]) })); socket.end(); }
         });
-        setTimeout(() => { console.log(data); process.exit(1); }, 30000).unref();
+        setTimeout(() => { console.log(data); process.exit(1); }, 60000).unref();
         """#
 
-    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+    @Test func pipelinedRequestsAreAnsweredInOrderAndShareCommits() throws {
         let relay = try RelayProcess.withHTTP(host: "http://127.0.0.1:9")
         defer { relay.terminate() }
         let (code, output) = try RelayProcess.node(Self.pipeliningClient, environment: ["PORT": String(try relay.httpPort()), "MILLIMETRIC_KEY": Self.key])
         #expect(code == 0, "\(output)")
         let result = try Self.object(output)
-        #expect(result["statuses"] as? [String] == ["202", "202", "202", "404"])
-        #expect(result["ids"] as? [String] == ["pipe-0", "pipe-1", "pipe-2"])
+        #expect(result["statuses"] as? [String] == Array(repeating: "202", count: 200) + ["404"])
+        #expect(result["ids"] as? [String] == (0..<200).map { "pipe-\($0)" })
+        // Served concurrently, the 200 requests share group commits: served one at a time,
+        // each would pay its own.
+        #expect(relay.terminate() == 0)
+        let stopped = try #require(relay.allOutput.split(separator: "\n").last { $0.contains("outbox.commits=") })
+        func value(_ key: String) -> Int? {
+            stopped.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+        }
+        let commits = try #require(value("outbox.commits")), inserted = try #require(value("outbox.inserted"))
+        #expect(inserted == 200)
+        #expect(commits * 4 <= inserted, "\(stopped)")
     }
 
     /// A client that sends half a request and stalls, and one that opens connections beyond the

@@ -11,8 +11,8 @@ import Synchronization
 ///
 /// It runs on the same event loop group and hands events to the same ``OutboxWriter`` as the
 /// socket. ``start()`` binds before the service group runs, so `READY=1` means it accepts. On
-/// graceful shutdown it stops accepting; NIO's pipeline handler lets each connection finish the
-/// request it is answering (the commit it waits for still happens) and closes it.
+/// graceful shutdown it stops accepting; each connection reads no more, answers every request it
+/// has read (the commits they wait for still happen) and closes.
 public final class HTTPIngestServer: Service, Sendable {
     public struct Configuration: Sendable {
         public var address: HTTPListenAddress
@@ -86,7 +86,9 @@ public final class HTTPIngestServer: Service, Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    // No pipelining assistance: the handler serves pipelined requests concurrently
+                    // and answers them in order itself, so they share group commits.
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
                     try sync.addHandler(HTTPIngestHandler(
                         settings: settings, writer: writer, authenticator: authenticator, isAccepting: isAccepting, metrics: metrics, logger: logger))
                 }
