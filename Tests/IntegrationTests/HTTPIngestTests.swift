@@ -220,3 +220,29 @@ import Glibc
         #expect(acked.subtracting(try Self.receivedIDs(api)).isEmpty)
     }
 }
+
+extension HTTPIngestTests {
+    /// SIGTERM in the middle of a flood: every request read is answered (202 after its commit,
+    /// or 503 shutting_down), the relay exits 0, and every id answered 202 is in the outbox.
+    @Test func aStopInTheMiddleOfAFloodAnswersWhatItReadAndLosesNothing() throws {
+        let relay = try RelayProcess.withHTTP(host: "http://127.0.0.1:9")
+        defer { relay.terminate() }
+        let outputPath = relay.directory.appendingPathComponent("flood.out").path
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: "/usr/bin/node")
+        node.arguments = ["-e", Self.nodeFlood]
+        node.environment = ["PATH": "/usr/bin:/bin", "MILLIMETRIC_HOST": try relay.httpBase(), "MILLIMETRIC_KEY": Self.key]
+        node.standardOutput = FileHandle(forWritingAtPath: outputPath)!
+        try node.run()
+        func answered() -> [String] {
+            ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        #expect(RelayProcess.eventually(timeout: .seconds(60)) { answered().count >= 1_000 })
+        #expect(relay.terminate() == 0, "\(relay.allOutput.suffix(2000))")
+        node.waitUntilExit()
+        let acked = Set(answered().filter { $0.count == 36 })
+        #expect(acked.count >= 1_000)
+        #expect(acked.subtracting(try relay.queuedEventIDs().keys).isEmpty)
+    }
+}
