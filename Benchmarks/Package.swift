@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "ingest-bench", targets: ["IngestBench"]),
         .executable(name: "drain-bench", targets: ["DrainBench"]),
+        .executable(name: "http-bench", targets: ["HTTPBench"]),
     ],
     dependencies: [
         .package(name: "millimetric-relay", path: "../"),
@@ -28,6 +29,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "IngestBench",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "HTTPBench",
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

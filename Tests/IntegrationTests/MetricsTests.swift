@@ -26,9 +26,12 @@ import Testing
 
     @Test func everyFamilyIsServedWithHelpAndTypeAndTheProcessMetricsAreThere() throws {
         let api = try StandInProcess()
-        let (relay, endpoint) = try Self.relay(api: api, environment: ["MILLIMETRIC_RELAY_MAX_OUTBOX_BYTES": "5000000"])
+        let (relay, endpoint) = try Self.relay(api: api, environment: ["MILLIMETRIC_RELAY_MAX_OUTBOX_BYTES": "5000000", "MILLIMETRIC_RELAY_HTTP_LISTEN": "127.0.0.1:0"])
         defer { relay.terminate() }
         _ = try relay.send(DeliveryTests.events("metrics", 20) + [#"{"type":"forget","user_id":"u3"}"#, "not json"])
+        #expect(try relay.curl("GET", "/healthz").status == 200)
+        #expect(try relay.curl("POST", "/v1/track", ["-d", #"{"event":"over_http"}"#]).status == 202)
+        #expect(try relay.curl("GET", "/wp-login.php").status == 404)
         #expect(try RelayProcess.eventually { try endpoint.value("millimetric_relay_queue_events") == 0 })
 
         let text = try endpoint.scrape()
@@ -51,6 +54,9 @@ import Testing
         #expect(try endpoint.value(#"millimetric_relay_upstream_state{state="paused",reason="unauthorized"}"#) == 0)
         #expect(try endpoint.value("millimetric_relay_outbox_max_bytes") == 5_000_000)
         #expect(try endpoint.value("millimetric_relay_forgets_total") == 1)
+        #expect(try endpoint.value(#"millimetric_relay_http_requests_total{path="/healthz",status="200"}"#) == 1)
+        #expect(try endpoint.value(#"millimetric_relay_http_requests_total{path="/v1/track",status="202"}"#) == 1)
+        #expect(try endpoint.value(#"millimetric_relay_http_requests_total{path="other",status="404"}"#) == 1)
         #expect(try endpoint.value("millimetric_relay_dead_letters") == 0)
         let start = try #require(try endpoint.value("process_start_time_seconds"))
         #expect(abs(start - Date().timeIntervalSince1970) < 300)

@@ -31,6 +31,8 @@ public struct RelayConfiguration: Sendable, Equatable {
         case stopTimeout = "stop_timeout"
         case forgetAllowedUIDs = "forget_allowed_uids"
         case metricsListen = "metrics_listen"
+        case httpListen = "http_listen"
+        case httpRequestTimeout = "http_request_timeout"
         case logLevel = "log_level"
     }
 
@@ -56,6 +58,11 @@ public struct RelayConfiguration: Sendable, Equatable {
     public var forgetPolicy: ForgetPolicy = .default
     /// `host:port` of the Prometheus listener; loopback only; nil when off.
     public var metricsListen: String?
+    /// Where the API's own HTTP is served (SPEC §4b): `host:port` or `unix:/path`; nil when off.
+    public var httpListen: HTTPListenAddress?
+    /// How long an HTTP request's head and body may take to arrive (slowloris), and how long an
+    /// idle keep-alive connection stays open.
+    public var httpRequestTimeout: Duration = .seconds(30)
     public var logLevel: String = "info"
 
     /// The outbox database inside the state directory.
@@ -134,11 +141,12 @@ public struct RelayConfiguration: Sendable, Equatable {
         case .maxConnections:
             guard let count = Int(value), count > 0 else { throw fail("a positive integer") }
             maxConnections = count
-        case .flushInterval, .requestTimeout, .stopTimeout:
+        case .flushInterval, .requestTimeout, .stopTimeout, .httpRequestTimeout:
             guard let duration = ValueParsing.duration(value), duration > .zero else { throw fail("a duration such as 1s or 250ms") }
             switch key {
             case .flushInterval: flushInterval = duration
             case .requestTimeout: requestTimeout = duration
+            case .httpRequestTimeout: httpRequestTimeout = duration
             default: stopTimeout = duration
             }
         case .batchRate, .trackRate:
@@ -165,6 +173,13 @@ public struct RelayConfiguration: Sendable, Equatable {
             }
         case .metricsListen:
             metricsListen = value.isEmpty || value == "off" ? nil : value
+        case .httpListen:
+            if value.isEmpty || value == "off" {
+                httpListen = nil
+            } else {
+                guard let address = HTTPListenAddress(value) else { throw fail("`host:port` such as 127.0.0.1:8787, `unix:/run/millimetric-relay/http.sock` or `off`") }
+                httpListen = address
+            }
         case .logLevel:
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value.lowercased()) else {
                 throw fail("one of trace, debug, info, notice, warning, error, critical")

@@ -95,6 +95,24 @@ public struct RelayDaemon: Sendable {
             }
         }
 
+        var http: HTTPIngestServer?
+        if let address = configuration.httpListen {
+            var httpConfiguration = HTTPIngestServer.Configuration(address: address)
+            httpConfiguration.socketMode = mode_t(configuration.socketMode)
+            httpConfiguration.maximumConnections = configuration.maxConnections
+            httpConfiguration.shutdownTimeout = ingestConfiguration.shutdownTimeout
+            httpConfiguration.requestTimeout = .nanoseconds(Int64(configuration.httpRequestTimeout.components.seconds) * 1_000_000_000 + configuration.httpRequestTimeout.components.attoseconds / 1_000_000_000)
+            let server = HTTPIngestServer(configuration: httpConfiguration, key: key, writer: writer, group: group, metrics: metrics, logger: logger)
+            do {
+                try await server.start()
+            } catch {
+                await ingest.shutdown()
+                writer.close()
+                throw RelayExit(.configuration, "http_listen: \(error)")
+            }
+            http = server
+        }
+
         var drainerSettings = Drainer.Settings(databasePath: configuration.databasePath)
         drainerSettings.flushInterval = configuration.flushInterval
         drainerSettings.maximumInFlight = configuration.maxInFlight
@@ -149,8 +167,10 @@ public struct RelayDaemon: Sendable {
         // STOPPING first, ingest stops reading and acks, the drainer settles, the outbox closes.
         var services: [any Service] = [
             OutboxService(writer: writer), DrainerService(drainer: drainer), ingest,
-            ReloadService(daemon: self, drainer: drainer, logger: logger),
+            ReloadService(daemon: self, drainer: drainer, http: http, logger: logger),
         ]
+        // After the outbox in start order, so it stops (and answers what it read) before it closes.
+        if let http { services.insert(http, at: 3) }
         if let metricsServer { services.append(metricsServer) }
         services.append(systemd)
         let serviceGroup = ServiceGroup(

@@ -106,9 +106,14 @@ public struct EventValidator: Sendable {
 
     /// Validates one line (without its line end).
     ///
-    /// - Parameter receivedTimestamp: the RFC 3339 time the line was read, stamped on track
-    ///   events without a `timestamp`.
-    public mutating func validate(_ line: UnsafeRawBufferPointer, receivedTimestamp: [UInt8]) -> Result<ValidatedEvent, IngestRejection> {
+    /// - Parameters:
+    ///   - receivedTimestamp: the RFC 3339 time the line was read, stamped on track events
+    ///     without a `timestamp`.
+    ///   - fixedKind: the kind the HTTP endpoint (`/v1/identify`, …) decides; a `type` member
+    ///     is then ignored, as the API ignores it. Nil on the socket, where `type` decides.
+    public mutating func validate(
+        _ line: UnsafeRawBufferPointer, receivedTimestamp: [UInt8], fixedKind: EventKind? = nil
+    ) -> Result<ValidatedEvent, IngestRejection> {
         defer { releaseOversizedMemory() }
         var parser = JSONTranscoder(bytes: line)
         scratch.removeAll(keepingCapacity: true)
@@ -156,7 +161,9 @@ public struct EventValidator: Sendable {
         for index in slots.indices where slots[index]?.kind == .null { slots[index] = nil }
 
         let kind: EventKind
-        if let type = slots[Field.type.rawValue] {
+        if let fixedKind {
+            kind = fixedKind
+        } else if let type = slots[Field.type.rawValue] {
             // A canonical literal equals "track" exactly when the string decodes to track.
             if case .string = type.kind, scratchEquals(type.range, #""track""#) {
                 kind = .track

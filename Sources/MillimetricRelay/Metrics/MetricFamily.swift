@@ -45,6 +45,9 @@ extension MetricFamily {
     static let forgetPurgedEvents = MetricFamily(
         "millimetric_relay_forget_purged_events_total", .counter,
         "Queued events removed from the outbox by forget requests before they were delivered.")
+    static let httpRequests = MetricFamily(
+        "millimetric_relay_http_requests_total", .counter,
+        "Requests to the relay's own HTTP listener (http_listen) by path (other for unknown paths) and the status answered.")
 
     // MARK: Outbox
 
@@ -105,7 +108,7 @@ extension MetricFamily {
 
     /// Every family the metrics endpoint serves.
     public static let catalog: [MetricFamily] = [
-        linesReceived, eventsAcked, linesRefused, ingestConnections, ingestConnectionsAccepted, forgets, forgetPurgedEvents,
+        linesReceived, eventsAcked, linesRefused, ingestConnections, ingestConnectionsAccepted, forgets, forgetPurgedEvents, httpRequests,
         queueEvents, oldestEventAge, outboxBytes, outboxMaximumBytes, deadLetters, walCheckpointsBlocked,
         eventsDelivered, eventsDeadLettered, upstreamRequests, upstreamRequestDuration, upstreamState,
         buildInfo, processResidentMemory, processVirtualMemory, processCPU, processOpenFDs, processMaximumFDs, processStartTime,

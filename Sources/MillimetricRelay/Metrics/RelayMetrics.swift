@@ -84,6 +84,11 @@ public final class RelayMetrics: Sendable {
         }
     }
 
+    /// Counts one request to the HTTP listener by path label and the status it was answered.
+    public func httpRequest(path: String, status: Int) {
+        Counter(label: MetricFamily.httpRequests.name, dimensions: [("path", path), ("status", String(status))], factory: factory).increment()
+    }
+
     /// Counts one upstream request by endpoint and status (`0` for a transport failure).
     public func upstreamRequest(path: String, status: Int) {
         Counter(label: MetricFamily.upstreamRequests.name, dimensions: [("path", path), ("status", String(status))], factory: factory).increment()

@@ -35,7 +35,7 @@ public final class OutboxWriter: Sendable {
     }
 
     enum Operation {
-        case ingest([ValidatedEvent], receivedAt: Int64, completion: @Sendable ([Outcome]) -> Void)
+        case ingest([ValidatedEvent], receivedAt: Int64, allOrNothing: Bool, completion: @Sendable ([Outcome]) -> Void)
         case settle(Settlement, completion: @Sendable (Result<SettlementResult, OutboxError>) -> Void)
         case setState([(String, DeliveryStateValue)])
     }
@@ -119,10 +119,22 @@ public final class OutboxWriter: Sendable {
     /// Hands events to the writer; `completion` runs on the writer thread once they are
     /// committed (or refused), with one outcome per event, in order.
     public func submit(_ events: [ValidatedEvent], receivedAt: Int64, completion: @escaping @Sendable ([Outcome]) -> Void) {
-        if !enqueue(.ingest(events, receivedAt: receivedAt, completion: completion)) {
+        if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: false, completion: completion)) {
             completion(events.map { _ in .rejected(IngestRejection(.shuttingDown, "the relay is stopping; nothing was stored, send again later")) })
         }
     }
+
+    /// Like ``submit(_:receivedAt:completion:)``, but all or nothing: either every event is
+    /// committed or none is, so that a refused HTTP `/v1/batch` leaves nothing behind.
+    /// (Only the byte cap can refuse a single event inside a commit; it is checked for the sum.)
+    public func submitAllOrNothing(_ events: [ValidatedEvent], receivedAt: Int64, completion: @escaping @Sendable ([Outcome]) -> Void) {
+        if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: true, completion: completion)) {
+            completion(events.map { _ in .rejected(IngestRejection(.shuttingDown, "the relay is stopping; nothing was stored, send again later")) })
+        }
+    }
+
+    /// Whether new events can still be handed in (false once ``close()`` began): `/healthz`.
+    public var isOpen: Bool { queue.withLock { !$0.closing } }
 
     /// Records delivery results (SPEC §6); `completion` runs on the writer thread after commit.
     func settle(_ settlement: Settlement, completion: @escaping @Sendable (Result<SettlementResult, OutboxError>) -> Void) {
@@ -192,7 +204,7 @@ public final class OutboxWriter: Sendable {
                 var rows = 0
                 var count = 0
                 for operation in queue.operations {
-                    if case .ingest(let events, _, _) = operation {
+                    if case .ingest(let events, _, _, _) = operation {
                         if count > 0 && rows + events.count > Self.maximumRowsPerCommit { break }
                         rows += events.count
                     }
@@ -252,9 +264,14 @@ public final class OutboxWriter: Sendable {
             try store.begin()
             for operation in operations {
                 switch operation {
-                case .ingest(let events, let receivedAt, _):
+                case .ingest(let events, let receivedAt, let allOrNothing, _):
                     var outcomes: [Outcome] = []
                     outcomes.reserveCapacity(events.count)
+                    if allOrNothing, case let total = events.reduce(Int64(0), { $0 + Int64($1.body.count) }), storedBytes + total > maximumBytes {
+                        let rejection = IngestRejection(.outboxFull, "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); none of the \(events.count) events was stored, send again once delivery catches up")
+                        ingestOutcomes.append(events.map { _ in .rejected(rejection) })
+                        continue
+                    }
                     // By index: each event is borrowed from the array, not copied.
                     for index in events.indices {
                         var purgedRows: Int?
@@ -331,7 +348,7 @@ public final class OutboxWriter: Sendable {
         var settleIndex = 0
         for operation in operations {
             switch operation {
-            case .ingest(_, _, let completion):
+            case .ingest(_, _, _, let completion):
                 completion(ingestOutcomes[ingestIndex])
                 ingestIndex += 1
             case .settle(_, let completion):
@@ -399,7 +416,7 @@ public final class OutboxWriter: Sendable {
         }
         for operation in operations {
             switch operation {
-            case .ingest(let events, _, let completion):
+            case .ingest(let events, _, _, let completion):
                 completion(events.map { _ in .rejected(rejection) })
             case .settle(_, let completion):
                 completion(.failure(.sqlite(error)))

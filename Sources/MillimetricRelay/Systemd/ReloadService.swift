@@ -12,6 +12,8 @@ import UnixSignals
 struct ReloadService: Service {
     let daemon: RelayDaemon
     let drainer: Drainer
+    /// The HTTP listener, whose accepted key follows the reloaded one.
+    var http: HTTPIngestServer?
     let logger: Logger
     let notifier = SystemdNotifier()
 
@@ -30,6 +32,7 @@ struct ReloadService: Service {
                     logger.notice("the configuration changed; settings other than the key take effect at the next restart")
                 }
                 drainer.reload(key: key)
+                http?.reload(key: key)
                 logger.info("reloaded", metadata: ["upstream.key": "\(key)"])
             } catch {
                 // Keep running with what worked; a bad reload must not take delivery down.

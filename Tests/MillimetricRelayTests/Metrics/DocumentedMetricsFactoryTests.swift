@@ -15,6 +15,7 @@ import Testing
         let process = ProcessMetrics(factory: factory)
         metrics.upstreamRequest(path: "/v1/batch", status: 202)
         metrics.upstreamRequest(path: "/v1/batch", status: 429)
+        metrics.httpRequest(path: "/v1/track", status: 202)
         metrics.requestDuration.recordNanoseconds(12_000_000)
         process.refresh()
         return ExpositionText(String(decoding: registry.emitToBuffer(), as: UTF8.self))

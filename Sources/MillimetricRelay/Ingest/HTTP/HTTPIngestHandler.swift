@@ -1,0 +1,352 @@
+import FoundationEssentials
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Serves the API's own endpoints on one HTTP connection: reads each request (its body bounded
+/// before it is buffered), authenticates it, validates its events with the socket's
+/// ``EventValidator``, hands them to the ``OutboxWriter`` and answers only once they are
+/// committed, in the API's shape (SPEC §4b).
+///
+/// Pipelined requests are served concurrently and answered in order, as the socket acks lines:
+/// each request gets a slot in ``answers`` when it has been read; its answer fills the slot when
+/// ready (at once for a refusal, after the commit otherwise), and answers leave strictly from the
+/// head. So a client with many requests in flight shares one group commit among them, instead of
+/// paying one fsync per request. Reading pauses while `maximumPendingAnswers` are unanswered.
+/// Slowloris: a request's head and body must arrive within `requestTimeout`; an idle keep-alive
+/// connection is closed after the same time.
+final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    struct Settings: Sendable {
+        var requestTimeout: TimeAmount
+        var maximumPendingAnswers: Int = 128
+    }
+
+    /// The answer to one request read, in request order.
+    private struct Answer {
+        let id: UInt64
+        let version: HTTPVersion
+        /// Close the connection after this answer (HTTP/1.0, `Connection: close`, a refused body).
+        let closeAfter: Bool
+        var status: HTTPResponseStatus = .ok
+        var headers: [(String, String)] = []
+        var body: ByteBuffer?
+    }
+
+    private let settings: Settings
+    private let writer: OutboxWriter
+    private let authenticator: HTTPBearerAuthenticator
+    private let isAccepting: @Sendable () -> Bool
+    private let metrics: RelayMetrics
+    private let logger: Logger
+    private var validator = EventValidator()
+    /// The request being read: its head and the body so far.
+    private var receiving: (head: HTTPRequestHead, body: ByteBuffer)?
+    /// After a request that ends the connection: the rest of the input is ignored.
+    private var ignoringInput = false
+    private var quiescing = false
+    private var closing = false
+    private var answers = CircularBuffer<Answer>()
+    private var nextID: UInt64 = 1
+    private var readHeld = false
+    private var deadline: Scheduled<Void>?
+
+    init(
+        settings: Settings, writer: OutboxWriter, authenticator: HTTPBearerAuthenticator,
+        isAccepting: @escaping @Sendable () -> Bool, metrics: RelayMetrics, logger: Logger
+    ) {
+        self.settings = settings
+        self.writer = writer
+        self.authenticator = authenticator
+        self.isAccepting = isAccepting
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armDeadline(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        closing = true
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("http connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // The daemon is stopping: read no more, answer what was read, then close.
+            quiescing = true
+            ignoringInput = true
+            receiving = nil
+            closeIfDone(context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // Outbound: hold reads while too many answers are pending.
+    func read(context: ChannelHandlerContext) {
+        if answers.count >= settings.maximumPendingAnswers || quiescing {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !ignoringInput else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            begin(head, context: context)
+        case .body(var chunk):
+            guard case (let head, var body)? = receiving else { return }
+            // The limit holds for what is buffered: a chunked body is refused as soon as its
+            // chunks add up to more than the API takes.
+            guard body.readableBytes + chunk.readableBytes <= HTTPIngestLimits.maximumBodyBytes else {
+                refuseEarly(head, .payloadTooLarge, context: context)
+                return
+            }
+            receiving = nil  // let go of `body`'s storage while it grows (no copy)
+            body.writeBuffer(&chunk)
+            receiving = (head, body)
+        case .end:
+            guard let (head, body) = receiving else { return }
+            receiving = nil
+            let id = enqueue(head, closeAfter: !head.isKeepAlive)
+            if !head.isKeepAlive { ignoringInput = true }
+            armDeadline(context: context)
+            handle(head, body: body, id: id, context: context)
+        }
+    }
+
+    // MARK: - The request
+
+    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > HTTPIngestLimits.maximumBodyBytes {
+            refuseEarly(head, .payloadTooLarge, context: context)
+            return
+        }
+        receiving = (head, context.channel.allocator.buffer(capacity: 0))
+        // curl and many SDKs wait for this before sending a large body. Sent only when no earlier
+        // answer is pending (it must not overtake them); otherwise the client's own timeout
+        // sends the body anyway.
+        if answers.isEmpty, head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
+    }
+
+    /// Answers before the body is read, then closes: the body is never buffered.
+    private func refuseEarly(_ head: HTTPRequestHead, _ error: HTTPAPIError, context: ChannelHandlerContext) {
+        receiving = nil
+        ignoringInput = true
+        let id = enqueue(head, closeAfter: true)
+        respond(id, route: HTTPRoute(target: head.uri), error: error, context: context)
+    }
+
+    private func enqueue(_ head: HTTPRequestHead, closeAfter: Bool) -> UInt64 {
+        let id = nextID
+        nextID += 1
+        answers.append(Answer(id: id, version: head.version, closeAfter: closeAfter))
+        return id
+    }
+
+    private func handle(_ head: HTTPRequestHead, body: ByteBuffer, id: UInt64, context: ChannelHandlerContext) {
+        guard let route = HTTPRoute(target: head.uri) else {
+            return respond(id, route: nil, error: .notFound(head.uri), context: context)
+        }
+        guard head.method == route.method else {
+            return respond(id, route: route, error: .methodNotAllowed(route), extraHeaders: [("allow", route.method.rawValue)], context: context)
+        }
+        if route == .healthz {
+            let healthy = isAccepting() && writer.isOpen
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            if healthy {
+                buffer.writeStaticString(#"{"ok":true}"#)
+                return respond(id, route: route, status: .ok, body: buffer, context: context)
+            }
+            return respond(id, route: route, error: .shuttingDown, context: context)
+        }
+        if let error = authenticator.check(head.headers, route: route) {
+            return respond(id, route: route, error: error, context: context)
+        }
+        guard isAccepting() else {
+            return respond(id, route: route, error: .shuttingDown, context: context)
+        }
+
+        let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        let stamp = RFC3339.format(unixMilliseconds: receivedAt)
+        var events: [ValidatedEvent] = []
+        if let kind = route.eventKind {
+            let result = body.withUnsafeReadableBytes { validator.validate($0, receivedTimestamp: stamp, fixedKind: kind) }
+            switch result {
+            case .success(let event): events = [event]
+            case .failure(let rejection): return respond(id, route: route, error: .invalidPayload(Self.aboutTheBody(rejection.message)), context: context)
+            }
+        } else {
+            let split = body.withUnsafeReadableBytes { HTTPBatchBody.events(in: $0) }
+            let members: [[UInt8]]
+            switch split {
+            case .success(let list): members = list
+            case .failure(let error): return respond(id, route: route, error: error, context: context)
+            }
+            events.reserveCapacity(members.count)
+            for (index, member) in members.enumerated() {
+                let result = member.withUnsafeBytes { validator.validate($0, receivedTimestamp: stamp, fixedKind: .track) }
+                switch result {
+                case .success(let event): events.append(event)
+                case .failure(let rejection):
+                    // All or nothing: one bad event refuses the whole batch, naming it.
+                    let message = rejection.message.replacing("the line", with: "the event")
+                        .replacing("end of line", with: "end of the event")
+                    return respond(id, route: route, error: .invalidPayload("events[\(index)]: \(message)"), context: context)
+                }
+            }
+        }
+
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let metrics = self.metrics
+        let submitted = events
+        let completion: @Sendable ([OutboxWriter.Outcome]) -> Void = { outcomes in
+            for outcome in outcomes { metrics.committed(outcome) }
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.committed(id, route: route, events: submitted, outcomes: outcomes, context: context)
+            }
+        }
+        if route == .batch {
+            writer.submitAllOrNothing(events, receivedAt: receivedAt, completion: completion)
+        } else {
+            writer.submit(events, receivedAt: receivedAt, completion: completion)
+        }
+    }
+
+    /// The validator speaks of lines (the socket's unit); over HTTP the unit is the body.
+    static func aboutTheBody(_ message: String) -> String {
+        message.replacing("the line", with: "the body").replacing("end of line", with: "end of the body")
+    }
+
+    private func committed(_ id: UInt64, route: HTTPRoute, events: [ValidatedEvent], outcomes: [OutboxWriter.Outcome], context: ChannelHandlerContext) {
+        for outcome in outcomes {
+            if case .rejected(let rejection) = outcome {
+                return respond(id, route: route, error: HTTPAPIError(rejection), context: context)
+            }
+        }
+        metrics.eventsAcked.increment(by: events.count)
+        var buffer = context.channel.allocator.buffer(capacity: 32 + events.count * 40)
+        if route == .batch {
+            buffer.writeStaticString(#"{"ok":true,"event_ids":["#)
+            for index in events.indices {
+                if index > 0 { buffer.writeStaticString(",") }
+                events[index].withBytes(at: events[index].eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
+            }
+            buffer.writeStaticString("]}")
+        } else {
+            buffer.writeStaticString(#"{"ok":true,"event_id":"#)
+            events[0].withBytes(at: events[0].eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
+            if case .stored(_, let purged?) = outcomes[0] {
+                buffer.writeStaticString(#","purged":"#)
+                buffer.writeString(String(purged))
+            }
+            buffer.writeStaticString("}")
+        }
+        respond(id, route: route, status: .accepted, body: buffer, context: context)
+    }
+
+    // MARK: - Answers
+
+    private func respond(
+        _ id: UInt64, route: HTTPRoute?, error: HTTPAPIError, extraHeaders: [(String, String)] = [], context: ChannelHandlerContext
+    ) {
+        var headers = extraHeaders
+        if let seconds = error.retryAfter { headers.append(("retry-after", String(seconds))) }
+        respond(id, route: route, status: error.status, body: error.body(allocator: context.channel.allocator), extraHeaders: headers, context: context)
+    }
+
+    /// Fills the request's slot; answers then leave from the head, in request order.
+    private func respond(
+        _ id: UInt64, route: HTTPRoute?, status: HTTPResponseStatus, body: ByteBuffer, extraHeaders: [(String, String)] = [],
+        context: ChannelHandlerContext
+    ) {
+        metrics.httpRequest(path: HTTPRoute.metricLabel(route), status: Int(status.code))
+        guard let index = answers.firstIndex(where: { $0.id == id }) else { return }
+        answers[index].status = status
+        answers[index].headers = extraHeaders
+        answers[index].body = body
+        flushReadyAnswers(context: context)
+    }
+
+    private func flushReadyAnswers(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        var wrote = false
+        while let first = answers.first, let body = first.body {
+            answers.removeFirst()
+            var headers = HTTPHeaders(first.headers)
+            headers.add(name: "content-type", value: "application/json")
+            headers.add(name: "content-length", value: String(body.readableBytes))
+            if first.closeAfter { headers.add(name: "connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: first.version, status: first.status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            let written = context.write(wrapOutboundOut(.end(nil)))
+            wrote = true
+            if first.closeAfter {
+                closing = true
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
+                break
+            }
+        }
+        if wrote { context.flush() }
+        if readHeld && answers.count < settings.maximumPendingAnswers && !quiescing {
+            readHeld = false
+            context.read()
+        }
+        closeIfDone(context: context)
+    }
+
+    /// While stopping: closes once every request read has been answered.
+    private func closeIfDone(context: ChannelHandlerContext) {
+        guard quiescing, answers.isEmpty, !closing else { return }
+        closing = true
+        context.close(promise: nil)
+    }
+
+    // MARK: - Slowloris
+
+    private func armDeadline(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: settings.requestTimeout) {
+            let (handler, context) = loopBound.value
+            handler.deadlinePassed(context: context)
+        }
+    }
+
+    private func deadlinePassed(context: ChannelHandlerContext) {
+        deadline = nil
+        if receiving != nil {
+            logger.warning("closing an HTTP connection whose request did not arrive in time", metadata: ["http.request_timeout": "\(settings.requestTimeout)"])
+            context.close(promise: nil)
+        } else if answers.isEmpty {
+            // An idle keep-alive connection (or a head that never completed): close it quietly.
+            context.close(promise: nil)
+        } else {
+            // Waiting for commits is not the client's fault.
+            armDeadline(context: context)
+        }
+    }
+}

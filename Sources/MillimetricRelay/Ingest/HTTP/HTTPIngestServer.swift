@@ -1,0 +1,156 @@
+import FoundationEssentials
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// The API's own HTTP, served locally (`http_listen`, SPEC §4b): apps that already call
+/// Millimetric point `MILLIMETRIC_HOST` here and their events become durable.
+///
+/// It runs on the same event loop group and hands events to the same ``OutboxWriter`` as the
+/// socket. ``start()`` binds before the service group runs, so `READY=1` means it accepts. On
+/// graceful shutdown it stops accepting; each connection reads no more, answers every request it
+/// has read (the commits they wait for still happen) and closes.
+public final class HTTPIngestServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var address: HTTPListenAddress
+        /// Permission bits of a Unix socket file the relay creates.
+        public var socketMode: mode_t = 0o660
+        public var maximumConnections: Int = 1_024
+        /// How long a request's head and body may take to arrive (and an idle keep-alive
+        /// connection may stay open).
+        public var requestTimeout: TimeAmount = .seconds(30)
+        public var shutdownTimeout: TimeAmount = .seconds(5)
+
+        public init(address: HTTPListenAddress) {
+            self.address = address
+        }
+    }
+
+    private let configuration: Configuration
+    private let writer: OutboxWriter
+    private let authenticator: HTTPBearerAuthenticator
+    private let metrics: RelayMetrics
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let serverChannel = Mutex<(any Channel)?>(nil)
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let accepting = Atomic<Bool>(false)
+
+    public init(configuration: Configuration, key: APIKey, writer: OutboxWriter, group: any EventLoopGroup, metrics: RelayMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.authenticator = HTTPBearerAuthenticator(key: key)
+        self.writer = writer
+        self.group = group
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The key requests must carry, after a reload (SIGHUP).
+    public func reload(key: APIKey) {
+        authenticator.replace(key: key)
+    }
+
+    /// The number of open HTTP connections.
+    public var connectionCount: Int { connections.withLock { $0.count } }
+
+    /// Binds the listener. After this returns, clients can connect.
+    public func start() async throws {
+        let settings = HTTPIngestHandler.Settings(requestTimeout: configuration.requestTimeout)
+        let writer = self.writer
+        let authenticator = self.authenticator
+        let metrics = self.metrics
+        let logger = self.logger
+        let maximumConnections = configuration.maximumConnections
+        let isAccepting: @Sendable () -> Bool = { [weak self] in self?.accepting.load(ordering: .relaxed) ?? false }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { [weak self] channel in
+                guard let self else { return channel.close() }
+                let id = ObjectIdentifier(channel)
+                let admitted = self.connections.withLock { connections -> Bool in
+                    guard connections.count < maximumConnections else { return false }
+                    connections[id] = channel
+                    return true
+                }
+                guard admitted else {
+                    logger.warning("refusing an HTTP connection: max connections reached", metadata: ["http.max_connections": "\(maximumConnections)"])
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in
+                    _ = self.connections.withLock { $0.removeValue(forKey: id) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    // No pipelining assistance: the handler serves pipelined requests concurrently
+                    // and answers them in order itself, so they share group commits.
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+                    try sync.addHandler(HTTPIngestHandler(
+                        settings: settings, writer: writer, authenticator: authenticator, isAccepting: isAccepting, metrics: metrics, logger: logger))
+                }
+            }
+
+        let channel: any Channel
+        switch configuration.address {
+        case .tcp(let host, let port):
+            do {
+                channel = try await bootstrap.bind(host: host, port: port).get()
+            } catch {
+                throw IngestServer.StartError.cannotBind(path: configuration.address.description, reason: "\(error)")
+            }
+        case .unix(let path):
+            try IngestServer.removeStaleSocket(at: path)
+            do {
+                channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+            } catch {
+                throw IngestServer.StartError.cannotBind(path: path, reason: "\(error)")
+            }
+            if chmod(path, configuration.socketMode) != 0 {
+                logger.warning("could not set the HTTP socket's mode", metadata: ["http.listen": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            }
+        }
+        serverChannel.withLock { $0 = channel }
+        accepting.store(true, ordering: .relaxed)
+        logger.info("serving the API's HTTP", metadata: ["http.listen": "\(Self.describe(configuration.address, channel))"])
+    }
+
+    /// The address as bound (the real port when 0 was asked for).
+    private static func describe(_ address: HTTPListenAddress, _ channel: any Channel) -> String {
+        if case .tcp(let host, _) = address, let port = channel.localAddress?.port {
+            return HTTPListenAddress.tcp(host: host, port: port).description
+        }
+        return address.description
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops accepting, lets every connection finish its current request, waits for them
+    /// (bounded), and removes the socket file it created.
+    public func shutdown() async {
+        accepting.store(false, ordering: .relaxed)
+        guard let channel = serverChannel.withLock({ channel -> (any Channel)? in
+            defer { channel = nil }
+            return channel
+        }) else { return }
+        try? await channel.close()
+        if case .unix(let path) = configuration.address { unlink(path) }
+        for connection in connections.withLock({ Array($0.values) }) {
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.shutdownTimeout.nanoseconds)
+        while connectionCount > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for connection in connections.withLock({ Array($0.values) }) {
+            try? await connection.close()
+        }
+        logger.debug("http ingest stopped")
+    }
+}
