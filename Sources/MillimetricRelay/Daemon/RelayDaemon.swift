@@ -55,7 +55,7 @@ public struct RelayDaemon: Sendable {
         do throws(OutboxError) {
             writer = try OutboxWriter(
                 path: configuration.databasePath, synchronous: configuration.synchronous,
-                maximumBytes: configuration.maxOutboxBytes, logger: logger,
+                maximumBytes: configuration.maxOutboxBytes, logger: logger, metrics: metrics,
                 onCommit: { seq in commits.committed(seq) })
         } catch {
             throw RelayExit(error.isConfigurationProblem ? .configuration : .alreadyRunning, error.description)

@@ -18,6 +18,9 @@ public final class RelayMetrics: Sendable {
     public let queueDepth: Gauge
     public let queueBytes: Gauge
     public let oldestEventAgeSeconds: Gauge
+    /// WAL checkpoints after a purge that a reader (or another writer) blocked; each is retried
+    /// every second until it completes, and each blocked attempt counts.
+    public let walCheckpointsBlocked: Counter
     /// Upstream request latency.
     public let requestDuration: Metrics.Timer
     /// Upstream requests by status; created on first use of each status.
@@ -34,6 +37,7 @@ public final class RelayMetrics: Sendable {
         queueDepth = Gauge(label: "millimetric_relay_queue_events")
         queueBytes = Gauge(label: "millimetric_relay_queue_bytes")
         oldestEventAgeSeconds = Gauge(label: "millimetric_relay_oldest_event_age_seconds")
+        walCheckpointsBlocked = Counter(label: "millimetric_relay_wal_checkpoints_blocked_total")
         requestDuration = Metrics.Timer(label: "millimetric_relay_upstream_request_duration_seconds", preferredDisplayUnit: .seconds)
     }
 
