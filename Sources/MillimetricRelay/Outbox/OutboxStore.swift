@@ -21,6 +21,7 @@ final class OutboxStore {
     private let incrementState: SQLiteStatement
     private let sizeRange: SQLiteStatement
     private let oldestEvent: SQLiteStatement
+    private let dataVersionStatement: SQLiteStatement
     private let pendingCheckpoint: SQLiteStatement
 
     /// Opens (creating if needed) the outbox at `path`, checks it is ours, migrates it.
@@ -69,6 +70,7 @@ final class OutboxStore {
             upsertState = try connection.prepare(
                 "INSERT INTO delivery_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             oldestEvent = try connection.prepare("SELECT received_at FROM events ORDER BY seq LIMIT 1")
+            dataVersionStatement = try connection.prepare("PRAGMA data_version")
             pendingCheckpoint = try connection.prepare("SELECT value FROM delivery_state WHERE key = ?")
         } catch let error as OutboxError {
             try? connection.close()
@@ -233,6 +235,15 @@ final class OutboxStore {
     /// checkpoint says so in its result and is retried by the writer.
     func checkpointTruncate() throws(SQLiteError) -> WALCheckpointResult {
         try connection.walCheckpointWithoutWaiting(.truncate)
+    }
+
+    /// Changes each time another connection (`dead-letters retry|purge`) commits; the writer's
+    /// own commits leave it alone. One step of a prepared statement: cheap enough to ask every
+    /// cycle.
+    func dataVersion() throws(SQLiteError) -> Int64 {
+        defer { dataVersionStatement.reset() }
+        guard try dataVersionStatement.step() else { return 0 }
+        return dataVersionStatement.int64(at: 0)
     }
 
     /// Since when a purge's checkpoint has been owed (Unix ms), as recorded for `status` by this

@@ -167,7 +167,7 @@ public final class OutboxWriter: Sendable {
 
     private func run(store: OutboxStore, checkpoint initialCheckpoint: PurgeCheckpoint) {
         var checkpoint = initialCheckpoint
-        var lastResync = ContinuousClock.now
+        var dataVersion = (try? store.dataVersion()) ?? 0
         while true {
             let (operations, exit) = queue.withLock { queue -> ([Operation], Bool) in
                 if queue.operations.isEmpty {
@@ -198,27 +198,39 @@ public final class OutboxWriter: Sendable {
                 let wait = checkpoint.idleWait(atMost: .seconds(1), now: .now)
                 _ = wakeUp.wait(timeout: .now() + wait.timeInterval)
                 queue.withLock { $0.writerIsWaiting = false }
-                // `dead-letters retry|purge` change the tables from another process; recount
-                // now and then while idle so the cap and the status line follow.
-                if ContinuousClock.now - lastResync > .seconds(30) {
-                    lastResync = .now
-                    resyncTotals(store: store)
-                }
             } else {
                 process(operations, store: store, checkpoint: &checkpoint)
             }
+            followOtherConnections(store: store, dataVersion: &dataVersion, checkpoint: &checkpoint)
             if checkpoint.isDue(at: .now) { attemptCheckpoint(store: store, checkpoint: &checkpoint) }
         }
         store.rollback()
     }
 
-    private func resyncTotals(store: OutboxStore) {
+    /// `dead-letters retry|purge` change the tables from another process. Every cycle (after
+    /// each group commit, and at least once a second while idle) the writer asks SQLite whether
+    /// another connection committed; if so it recounts, so the cap frees space within a second
+    /// even under steady load, and takes over a checkpoint that command could not finish.
+    private func followOtherConnections(store: OutboxStore, dataVersion: inout Int64, checkpoint: inout PurgeCheckpoint) {
+        guard let version = try? store.dataVersion(), version != dataVersion else { return }
+        dataVersion = version
         guard let totals = try? store.totals() else { return }
         let oldest = (try? store.oldestReceivedAt()) ?? nil
-        snapshotState.withLock {
-            $0.queuedEvents = totals.events
-            $0.storedBytes = totals.bytes
-            $0.oldestReceivedAt = oldest
+        let lastSeq = snapshotState.withLock { snapshot -> Int64 in
+            snapshot.queuedEvents = totals.events
+            snapshot.storedBytes = totals.bytes
+            snapshot.oldestReceivedAt = oldest
+            snapshot.lastSeq = max(snapshot.lastSeq, totals.lastSeq)
+            return snapshot.lastSeq
+        }
+        logger.debug("another connection changed the outbox; totals recounted", metadata: [
+            "outbox.events": "\(totals.events)", "outbox.bytes": "\(totals.bytes)",
+        ])
+        // Rows `dead-letters retry` queued again: let the drainer know at once.
+        onCommit(lastSeq)
+        if (try? store.purgeCheckpointPendingSince()) != nil {
+            checkpoint.isRecorded = true
+            if !checkpoint.isOwed { checkpoint.owe() }
         }
     }
 
