@@ -1,0 +1,57 @@
+import Dispatch
+import NIOCore
+import Synchronization
+
+/// Asks an event loop to run a no-op and waits for the answer no longer than a deadline.
+///
+/// Why: the watchdog must stop pinging when the socket server's event loop is wedged, and the
+/// health loop that decides so must keep running meanwhile (log, `STATUS=`, `STOPPING=1`).
+/// Awaiting the loop's answer without a bound would wedge the health loop together with the
+/// event loop. At most one probe is outstanding: while an earlier one is unanswered the loop is
+/// still not responding, and no further tasks pile up on it.
+final class EventLoopProbe: Sendable {
+    private let eventLoop: any EventLoop
+    /// A probe was submitted and the loop has not run it yet.
+    private let outstanding = Mutex(false)
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Whether the loop ran a task within `deadline`; returns after `deadline` at the latest.
+    func responds(within deadline: Duration) async -> Bool {
+        let submit = outstanding.withLock { outstanding -> Bool in
+            if outstanding { return false }
+            outstanding = true
+            return true
+        }
+        guard submit else { return false }
+        let race = FirstAnswer()
+        return await withCheckedContinuation { continuation in
+            race.wait(with: continuation)
+            eventLoop.execute {
+                self.outstanding.withLock { $0 = false }
+                race.answer(true)
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + deadline.timeInterval) {
+                race.answer(false)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with whichever answer comes first, and ignores the other.
+private final class FirstAnswer: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+
+    func wait(with continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func answer(_ value: Bool) {
+        continuation.withLock { continuation -> CheckedContinuation<Bool, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }?.resume(returning: value)
+    }
+}
