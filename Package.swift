@@ -72,6 +72,7 @@ let package = Package(
             name: "MillimetricRelayTests",
             dependencies: [
                 "MillimetricRelay",
+                "SQLiteSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
