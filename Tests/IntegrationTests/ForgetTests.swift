@@ -317,6 +317,37 @@ import Glibc
         #expect(relay.allOutput.contains("WAL checkpoint after a purge completed"))
     }
 
+    /// `dead-letters purge` erases too: with a reader holding a snapshot it must neither wait
+    /// for it (holding the write lock, which would stall the daemon's acks) nor leave the data
+    /// in the WAL; the daemon takes the checkpoint over.
+    @Test func aDeadLettersPurgeBlockedByAReaderReturnsAtOnceAndTheDaemonFinishesTheCheckpoint() throws {
+        let api = try StandInProcess()
+        let poison = "poison-\(UUID().uuidString)"
+        try api.setFaults(["reject_event_marker": poison])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        #expect(try relay.send([Self.track("dl-1", user: "someone", properties: #"{"x":"\#(poison)"}"#)]).allSatisfy(Self.isOK))
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try relay.status()["dead_letters"] as? Int) == 1 })
+
+        var reader: SQLiteConnection? = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        try reader!.execute("BEGIN")
+        #expect(try reader!.scalarInt64("SELECT count(*) FROM dead_letters") == 1)
+        let start = ContinuousClock.now
+        let (code, output) = try relay.runCLI(["dead-letters", "purge", "--all", "--state-dir", relay.stateDirectory])
+        let took = ContinuousClock.now - start
+        #expect(code == 0, "\(output)")
+        #expect(took < .seconds(3), "dead-letters purge took \(took): it waited for the reader")
+        #expect(try relay.status()["purge_pending_checkpoint_since"] != nil)
+        #expect(!Self.filesContaining(poison, in: relay).isEmpty, "the reader should keep the checkpoint from completing")
+
+        try reader!.execute("COMMIT")
+        try reader!.close()
+        reader = nil
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { Self.filesContaining(poison, in: relay).isEmpty },
+                "the purged dead letter is still in \(Self.filesContaining(poison, in: relay)) 10 s after the reader closed")
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { try relay.status()["purge_pending_checkpoint_since"] == nil })
+    }
+
     @Test func aForgetFromAUIDThatIsNotAllowedIsForbiddenAndPurgesNothingAndStarAllowsIt() throws {
         // No API: the events stay queued.
         let otherUID = getuid() == 4242 ? "4243" : "4242"
