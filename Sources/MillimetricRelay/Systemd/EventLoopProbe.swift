@@ -20,38 +20,48 @@ final class EventLoopProbe: Sendable {
 
     /// Whether the loop ran a task within `deadline`; returns after `deadline` at the latest.
     func responds(within deadline: Duration) async -> Bool {
+        await withCheckedContinuation { continuation in
+            probe(within: deadline) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Calls `answer` once, from a Dispatch or event-loop thread: true when the loop ran a task
+    /// within `deadline`, false at the deadline (or at once, while an earlier probe is still
+    /// unanswered). The callback form lets the answer's timing be checked without Swift's
+    /// shared executor in between.
+    func probe(within deadline: Duration, answer: @escaping @Sendable (Bool) -> Void) {
         let submit = outstanding.withLock { outstanding -> Bool in
             if outstanding { return false }
             outstanding = true
             return true
         }
-        guard submit else { return false }
-        let race = FirstAnswer()
-        return await withCheckedContinuation { continuation in
-            race.wait(with: continuation)
-            eventLoop.execute {
-                self.outstanding.withLock { $0 = false }
-                race.answer(true)
-            }
-            DispatchQueue.global().asyncAfter(deadline: .now() + deadline.timeInterval) {
-                race.answer(false)
-            }
+        guard submit else {
+            answer(false)
+            return
+        }
+        let race = FirstAnswer(answer)
+        eventLoop.execute {
+            self.outstanding.withLock { $0 = false }
+            race.answer(true)
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + deadline.timeInterval) {
+            race.answer(false)
         }
     }
 }
 
-/// Resumes a continuation with whichever answer comes first, and ignores the other.
+/// Passes on whichever answer comes first, and ignores the other.
 private final class FirstAnswer: Sendable {
-    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+    private let receiver: Mutex<(@Sendable (Bool) -> Void)?>
 
-    func wait(with continuation: CheckedContinuation<Bool, Never>) {
-        self.continuation.withLock { $0 = continuation }
+    init(_ receiver: @escaping @Sendable (Bool) -> Void) {
+        self.receiver = Mutex(receiver)
     }
 
     func answer(_ value: Bool) {
-        continuation.withLock { continuation -> CheckedContinuation<Bool, Never>? in
-            defer { continuation = nil }
-            return continuation
-        }?.resume(returning: value)
+        receiver.withLock { receiver -> (@Sendable (Bool) -> Void)? in
+            defer { receiver = nil }
+            return receiver
+        }?(value)
     }
 }
