@@ -84,7 +84,9 @@ let package = Package(
             dependencies: [
                 "MillimetricRelay",
                 "SystemdSupport",
+                "SQLiteSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -60,6 +60,9 @@ enum StatusFormatter {
         if status.refusedForgets > 0 {
             lines.append("refused forgets: \(status.refusedForgets) (see dead-letters list)")
         }
+        if let since = status.purgePendingCheckpointSince {
+            lines.append("erasure:         purge pending checkpoint since \(when(since)): a reader holds an older snapshot, so purged data is still in the WAL; retried every second")
+        }
         if let error = status.lastError {
             lines.append("last error:      \(error) at \(when(status.lastErrorAt))")
         }

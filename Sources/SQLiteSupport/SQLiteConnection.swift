@@ -19,6 +19,8 @@ public final class SQLiteConnection {
     }
 
     private var handle: OpaquePointer?
+    /// The busy timeout last set with ``setBusyTimeout(milliseconds:)`` (0: fail at once).
+    public private(set) var busyTimeoutMilliseconds: Int32 = 0
     /// The path the connection was opened with.
     public let path: String
 
@@ -146,6 +148,7 @@ public final class SQLiteConnection {
         let db = try requireHandle("busy_timeout")
         let rc = sqlite3_busy_timeout(db, milliseconds)
         if rc != SQLITE_OK { throw error(rc, "busy_timeout") }
+        busyTimeoutMilliseconds = milliseconds
     }
 
     /// The version of the SQLite library linked at run time.

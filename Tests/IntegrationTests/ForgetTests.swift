@@ -1,4 +1,6 @@
 import Foundation
+import SQLiteSupport
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -246,6 +248,104 @@ import Glibc
         let status = try relay.status()
         #expect(status["dead_letters"] as? Int == 0)
         #expect(status["queued_events"] as? Int == 2)  // the other user's event and the forget
+    }
+
+    /// A reader holding a snapshot (a `status`, a backup) blocks the purge's checkpoint. The
+    /// writer must not wait for it (every ack waits behind the writer), must retry on its own,
+    /// and must show the pending erasure in `status` meanwhile.
+    @Test func aReaderHoldingASnapshotAcrossAForgetDelaysNoAckAndTheDataLeavesTheWALOnceItCloses() throws {
+        // No API: every event stays queued.
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let user = "user-snap-\(UUID().uuidString.prefix(8))"
+        let secret = "secret-\(UUID().uuidString)"
+        let lines = (0..<6).map { Self.track("snap-\($0)", user: user, properties: #"{"s":"\#(secret)"}"#) }
+        #expect(try relay.send(lines).allSatisfy(Self.isOK))
+        #expect(!Self.filesContaining(secret, in: relay).isEmpty, "the marker should be on disk before the forget")
+
+        // The reader: a read transaction that has read, so it holds its snapshot until COMMIT.
+        var reader: SQLiteConnection? = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        try reader!.execute("BEGIN")
+        #expect(try reader!.scalarInt64("SELECT count(*) FROM events") == 6)
+
+        // Acks go on while the reader holds on: the forget's, and a steady stream of others.
+        let slowest = Mutex<Duration>(.zero)
+        let stop = Atomic<Bool>(false)
+        let producerDone = DispatchSemaphore(value: 0)
+        let producer = Thread {
+            defer { producerDone.signal() }
+            var n = 0
+            while !stop.load(ordering: .relaxed) {
+                let start = ContinuousClock.now
+                _ = try? relay.send([Self.track("during-\(n)", user: "someone-else")])
+                let took = ContinuousClock.now - start
+                slowest.withLock { $0 = max($0, took) }
+                n += 1
+                usleep(50_000)
+            }
+        }
+        producer.start()
+        let forgetStart = ContinuousClock.now
+        let forgetAck = try Self.object(try #require(try relay.send([Self.forget(user)]).first))
+        let forgetTook = ContinuousClock.now - forgetStart
+        #expect(forgetAck["ok"] as? Bool == true)
+        #expect(forgetAck["purged"] as? Int == 6)
+        #expect(forgetTook < .seconds(2), "the forget's ack took \(forgetTook): the writer waited for the reader")
+
+        // While the reader holds on, status says the erasure is pending (read by another
+        // process), and the data is still on disk: the retries keep failing, without a new purge.
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { try relay.status()["purge_pending_checkpoint_since"] != nil })
+        let text = try relay.runCLI(["status", "--state-dir", relay.stateDirectory]).1
+        #expect(text.contains("purge pending checkpoint"), "\(text)")
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { relay.allOutput.contains("WAL checkpoint after a purge is blocked") })
+        let heldUntil = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < heldUntil { usleep(50_000) }
+        stop.store(true, ordering: .relaxed)
+        producerDone.wait()
+        #expect(!Self.filesContaining(secret, in: relay).isEmpty, "the reader should have kept the checkpoint from completing")
+        let slowestAck = slowest.withLock { $0 }
+        #expect(slowestAck < .seconds(2), "an ack took \(slowestAck) while the reader held its snapshot")
+        #expect(relay.allOutput.components(separatedBy: "WAL checkpoint after a purge is blocked").count == 2, "logged once")
+
+        // The reader lets go: within 10 s the user's bytes are gone from the database and the WAL.
+        try reader!.execute("COMMIT")
+        try reader!.close()
+        reader = nil
+        let gone = RelayProcess.eventually(timeout: .seconds(10)) { Self.filesContaining(secret, in: relay).isEmpty }
+        #expect(gone, "still on disk in \(Self.filesContaining(secret, in: relay)) 10 s after the reader closed")
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { try relay.status()["purge_pending_checkpoint_since"] == nil })
+        #expect(relay.allOutput.contains("WAL checkpoint after a purge completed"))
+    }
+
+    /// `dead-letters purge` erases too: with a reader holding a snapshot it must neither wait
+    /// for it (holding the write lock, which would stall the daemon's acks) nor leave the data
+    /// in the WAL; the daemon takes the checkpoint over.
+    @Test func aDeadLettersPurgeBlockedByAReaderReturnsAtOnceAndTheDaemonFinishesTheCheckpoint() throws {
+        let api = try StandInProcess()
+        let poison = "poison-\(UUID().uuidString)"
+        try api.setFaults(["reject_event_marker": poison])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        #expect(try relay.send([Self.track("dl-1", user: "someone", properties: #"{"x":"\#(poison)"}"#)]).allSatisfy(Self.isOK))
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try relay.status()["dead_letters"] as? Int) == 1 })
+
+        var reader: SQLiteConnection? = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        try reader!.execute("BEGIN")
+        #expect(try reader!.scalarInt64("SELECT count(*) FROM dead_letters") == 1)
+        let start = ContinuousClock.now
+        let (code, output) = try relay.runCLI(["dead-letters", "purge", "--all", "--state-dir", relay.stateDirectory])
+        let took = ContinuousClock.now - start
+        #expect(code == 0, "\(output)")
+        #expect(took < .seconds(3), "dead-letters purge took \(took): it waited for the reader")
+        #expect(try relay.status()["purge_pending_checkpoint_since"] != nil)
+        #expect(!Self.filesContaining(poison, in: relay).isEmpty, "the reader should keep the checkpoint from completing")
+
+        try reader!.execute("COMMIT")
+        try reader!.close()
+        reader = nil
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { Self.filesContaining(poison, in: relay).isEmpty },
+                "the purged dead letter is still in \(Self.filesContaining(poison, in: relay)) 10 s after the reader closed")
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { try relay.status()["purge_pending_checkpoint_since"] == nil })
     }
 
     @Test func aForgetFromAUIDThatIsNotAllowedIsForbiddenAndPurgesNothingAndStarAllowsIt() throws {

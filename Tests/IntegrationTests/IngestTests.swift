@@ -260,26 +260,77 @@ import Testing
         }
     }
 
-    @Test func sigtermAcksWhatWasReadAndExitsZero() throws {
-        let relay = try RelayProcess()
-        let ids = (0..<5_000).map { "term-\($0)" }
-        let connection = try RelayConnection(path: relay.socketPath)
-        let stopper = Thread {
-            Thread.sleep(forTimeInterval: 0.05)
-            relay.signal(SIGTERM)
-        }
-        stopper.start()
-        let acks = try connection.exchange(Array(ids.map { Self.event($0) }.joined(separator: "\n").utf8) + [0x0A], halfClose: false)
-        #expect(relay.terminate() == 0)
-        // Every ack is either ok (and then stored) or shutting_down; ok ones are on disk.
-        let stored = try relay.queuedEventIDs()
-        for ack in acks {
-            let object = try #require(JSONSerialization.jsonObject(with: Data(ack.utf8)) as? [String: Any])
-            if object["ok"] as? Bool == true {
-                #expect(stored[object["event_id"] as? String ?? ""] == 1)
-            } else {
-                #expect(object["error"] as? String == "shutting_down")
+    /// SPEC §4/§8: at SIGTERM every line the daemon read gets exactly one answer, `ok` (and
+    /// then it is delivered after a restart) or `shutting_down`. Producers pipeline bursts on
+    /// many connections, so that bursts arrive while the daemon quiesces; a connection that ends
+    /// cleanly (no ECONNRESET: the daemon read every byte) must have an answer for every line.
+    @Test func atSigtermEveryLineTheDaemonReadIsAnsweredAndEveryOkIsDeliveredAfterARestart() throws {
+        let relay = try RelayProcess()  // no API yet: what is acked stays queued
+        let connections = 16
+        let burst = 50
+        let bursts = Atomic<Int>(0)
+        let clients = try (0..<connections).map { _ in try WindowedClient(path: relay.socketPath) }
+        let finished = DispatchSemaphore(value: 0)
+        for (c, client) in clients.enumerated() {
+            Thread.detachNewThread {
+                client.run(burst: burst, window: 2, line: { Self.event("t\(c)-\($0)") }) {
+                    bursts.add(1, ordering: .relaxed)
+                }
+                finished.signal()
             }
         }
+        // SIGTERM while every connection is busy pipelining.
+        #expect(RelayProcess.eventually(timeout: .seconds(30)) { bursts.load(ordering: .relaxed) >= connections * 4 })
+        relay.signal(SIGTERM)
+        for _ in clients {
+            #expect(finished.wait(timeout: .now() + 60) == .success, "a connection did not end after SIGTERM")
+        }
+        #expect(relay.terminate() == 0)
+
+        var okIDs: [String] = []
+        var refused = 0
+        for (c, client) in clients.enumerated() {
+            #expect(client.answers.count <= client.linesWritten)
+            for (index, answer) in client.answers.enumerated() {
+                let object = try #require(JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])
+                if object["ok"] as? Bool == true {
+                    #expect(object["event_id"] as? String == "t\(c)-\(index)", "answers out of order: line \(index) got \(answer)")
+                    okIDs.append("t\(c)-\(index)")
+                } else {
+                    #expect(object["error"] as? String == "shutting_down", "\(answer)")
+                    refused += 1
+                }
+            }
+            switch client.end {
+            case .clean:
+                // The daemon read everything written: every line must have had its answer.
+                #expect(client.answers.count == client.linesWritten,
+                        "connection \(c): the daemon read \(client.linesWritten) lines and answered \(client.answers.count)")
+            case .reset:
+                break  // bytes were left unread: only the answers given can be checked
+            case .failed(let code):
+                Issue.record("connection \(c) ended with errno \(code)")
+            case nil:
+                Issue.record("connection \(c) did not end")
+            }
+        }
+        #expect(okIDs.count >= connections * 4 * burst)
+
+        // Every ok is on disk, once; after a restart against the API, every one is delivered.
+        let stored = try relay.queuedEventIDs()
+        let lost = okIDs.filter { stored[$0] != 1 }
+        #expect(lost.isEmpty, "acked but not stored exactly once: \(lost.prefix(5))")
+        let api = try StandInProcess(arguments: ["--no-rate-limits"])
+        relay.environment["MILLIMETRIC_HOST"] = api.baseURL
+        try relay.start()
+        defer { relay.terminate() }
+        let expected = Set(okIDs)
+        var delivered = Set<String>()
+        let all = try RelayProcess.eventually(timeout: .seconds(60)) {
+            delivered = Set(try api.log().filter { ($0["status"] as? Int).map { (200...299).contains($0) } ?? false }
+                .flatMap { ($0["event_ids"] as? [Any] ?? []).compactMap { $0 as? String } })
+            return expected.isSubset(of: delivered)
+        }
+        #expect(all, "\(expected.subtracting(delivered).count) acked events were not delivered after the restart")
     }
 }

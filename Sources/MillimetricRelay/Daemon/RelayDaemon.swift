@@ -62,7 +62,7 @@ public struct RelayDaemon: Sendable {
         do throws(OutboxError) {
             writer = try OutboxWriter(
                 path: configuration.databasePath, synchronous: configuration.synchronous,
-                maximumBytes: configuration.maxOutboxBytes, logger: logger,
+                maximumBytes: configuration.maxOutboxBytes, logger: logger, metrics: metrics,
                 onCommit: { seq in commits.committed(seq) })
         } catch {
             // The state directory's lock is held, so no other relay can be behind this.

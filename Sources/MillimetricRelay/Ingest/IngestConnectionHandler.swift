@@ -48,6 +48,11 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private var readHeld = false
     private var inputClosed = false
     private var quiescing = false
+    /// The close is decided and waits for the last ack write to leave; a read that lands
+    /// meanwhile (one armed before quiescing) takes the decision back, so its lines get answers.
+    private var closing = false
+    /// Counts close decisions, so that the callback of a decision taken back does not close.
+    private var closeDecision: UInt64 = 0
     private var closed = false
     private var peerUID: UInt32?
     /// The last ack write handed to the channel; the connection closes after it completes.
@@ -75,7 +80,10 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        guard !quiescing, !inputClosed else { return }
+        // Quiescing holds further reads, but a read already armed still delivers bytes: those
+        // were read from the client, so their lines are answered like any other (SPEC §4, §8).
+        guard !inputClosed, !closed else { return }
+        closing = false
         stampReceiveTime()
         framer.process(&buffer) { frame in
             self.accept(frame)
@@ -90,14 +98,17 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         submitCurrentGroup(context: context)
+        // A read while quiescing that brought no complete line still ends in a close.
+        closeIfDone(context: context)
         context.fireChannelReadComplete()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            // The client shut down its write side: a last line without "\n" still counts,
-            // then ack everything and close.
-            if !quiescing {
+            // The client shut down its write side: a last line without "\n" still counts (also
+            // while quiescing: its end was read), then ack everything and close.
+            if !inputClosed {
+                closing = false
                 stampReceiveTime()
                 framer.finish { frame in self.accept(frame) }
             }
@@ -253,16 +264,32 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         closeIfDone(context: context)
     }
 
+    private var isDone: Bool {
+        (inputClosed || quiescing) && groups.isEmpty && current.entries.isEmpty
+    }
+
     private func closeIfDone(context: ChannelHandlerContext) {
-        if (inputClosed || quiescing) && groups.isEmpty && current.entries.isEmpty && !closed {
-            closed = true
-            // Close only once the last ack has left: closing with writes still queued (a client
-            // that reads its acks slowly) would throw those acks away.
-            if let lastWrite {
-                lastWrite.whenComplete { _ in context.close(promise: nil) }
-            } else {
-                context.close(promise: nil)
-            }
+        guard isDone, !closing, !closed else { return }
+        closing = true
+        closeDecision += 1
+        let decision = closeDecision
+        // Close only once the last ack has left: closing with writes still queued (a client
+        // that reads its acks slowly) would throw those acks away.
+        guard let lastWrite else {
+            closeNow(context: context)
+            return
         }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        lastWrite.whenComplete { _ in
+            let (handler, context) = loopBound.value
+            // Still done? A read may have brought lines meanwhile; their acks come first.
+            if handler.closing && handler.closeDecision == decision && handler.isDone { handler.closeNow(context: context) }
+        }
+    }
+
+    private func closeNow(context: ChannelHandlerContext) {
+        guard !closed else { return }
+        closed = true
+        context.close(promise: nil)
     }
 }

@@ -31,7 +31,8 @@ public final class RelayMetrics: Sendable {
     public let outboxMaximumBytes: Gauge
     /// Dead letters held now.
     public let deadLetters: Gauge
-    /// WAL checkpoints that a reader kept from completing.
+    /// WAL checkpoints after a purge that a reader (or another writer) blocked; each is retried
+    /// every second until it completes, and each blocked attempt counts.
     public let walCheckpointsBlocked: Counter
     /// Upstream request latency.
     public let requestDuration: Metrics.Timer

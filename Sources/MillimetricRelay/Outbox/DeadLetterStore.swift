@@ -73,24 +73,39 @@ public struct DeadLetterStore {
     }
 
     /// Deletes letters for good (all when `ids` is nil); returns how many.
+    ///
+    /// Deleted data must not linger in the WAL (SPEC §7), but a truncating checkpoint that
+    /// waits for readers would hold the write lock and stall the daemon's acks meanwhile. So the
+    /// purge records, in its own transaction, that a checkpoint is owed; tries one without
+    /// waiting; and, when a reader blocks it, leaves the mark for the daemon, which notices the
+    /// change within a second and retries until it completes (and `status` shows it meanwhile).
     public func purge(ids: [Int64]?) throws(OutboxError) -> Int {
-        try change(ids: ids, sql: "DELETE FROM dead_letters WHERE %@;")
+        let owed = """
+            INSERT INTO delivery_state(key, value) VALUES ('\(OutboxStateKey.purgeCheckpointPendingSince)', \(Int64(Date().timeIntervalSince1970 * 1000)))
+            ON CONFLICT(key) DO UPDATE SET value = coalesce(value, excluded.value);
+            """
+        return try change(ids: ids, sql: "DELETE FROM dead_letters WHERE %@;\n" + owed, erases: true)
     }
 
-    private func change(ids: [Int64]?, sql: String) throws(OutboxError) -> Int {
+    private func change(ids: [Int64]?, sql: String, erases: Bool = false) throws(OutboxError) -> Int {
         let connection = try open(readOnly: false)
         defer { try? connection.close() }
         let condition = ids.map { "id IN (\($0.map(String.init).joined(separator: ",")))" } ?? "1"
+        let count: Int64
         do {
             try connection.execute("BEGIN IMMEDIATE")
-            let count = try connection.scalarInt64("SELECT count(*) FROM dead_letters WHERE \(condition)") ?? 0
+            count = try connection.scalarInt64("SELECT count(*) FROM dead_letters WHERE \(condition)") ?? 0
             try connection.execute(sql.replacing("%@", with: condition))
             try connection.execute("COMMIT")
-            _ = try? connection.scalarInt64("PRAGMA wal_checkpoint(TRUNCATE)")
-            return Int(count)
         } catch {
             try? connection.execute("ROLLBACK")
             throw .sqlite(error)
         }
+        // Best effort from here: the change is committed either way.
+        let checkpoint = try? connection.walCheckpointWithoutWaiting(.truncate)
+        if erases && checkpoint?.completed == true {
+            try? connection.execute("UPDATE delivery_state SET value = NULL WHERE key = '\(OutboxStateKey.purgeCheckpointPendingSince)'")
+        }
+        return Int(count)
     }
 }

@@ -24,6 +24,9 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
     public var lastErrorAt: Date?
     /// Forget requests the API refused for good (kept in the dead letters).
     public var refusedForgets: Int64
+    /// Set while a purge's WAL checkpoint is blocked by a reader: the purged data is still in
+    /// the WAL (SPEC §7) and the daemon retries every second. Since when.
+    public var purgePendingCheckpointSince: Date?
 
     /// Reads the status of the outbox in `stateDirectory`.
     public static func read(databasePath: String, lockPath: String) throws(OutboxError) -> OutboxStatus {
@@ -58,6 +61,8 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
                 case "upstream_reason": status.upstreamReason = state.text(at: 1)
                 case "last_error": status.lastError = state.text(at: 1)
                 case "last_error_at": status.lastErrorAt = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
+                case OutboxStateKey.purgeCheckpointPendingSince:
+                    status.purgePendingCheckpointSince = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
                 default: break
                 }
             }

@@ -21,6 +21,8 @@ final class OutboxStore {
     private let incrementState: SQLiteStatement
     private let sizeRange: SQLiteStatement
     private let oldestEvent: SQLiteStatement
+    private let dataVersionStatement: SQLiteStatement
+    private let pendingCheckpoint: SQLiteStatement
 
     /// Opens (creating if needed) the outbox at `path`, checks it is ours, migrates it.
     init(path: String, synchronous: SynchronousMode, testHooks: OutboxTestHooks = OutboxTestHooks()) throws(OutboxError) {
@@ -79,6 +81,8 @@ final class OutboxStore {
             upsertState = try connection.prepare(
                 "INSERT INTO delivery_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             oldestEvent = try connection.prepare("SELECT received_at FROM events ORDER BY seq LIMIT 1")
+            dataVersionStatement = try connection.prepare("PRAGMA data_version")
+            pendingCheckpoint = try connection.prepare("SELECT value FROM delivery_state WHERE key = ?")
         } catch let error as OutboxError {
             try? connection.close()
             throw error
@@ -93,11 +97,16 @@ final class OutboxStore {
     }
 
     /// Totals read at start: what the cap accounting starts from.
-    func totals() throws(SQLiteError) -> (events: Int64, bytes: Int64) {
+    /// Totals read at start, and again after another process changed the tables: what the cap
+    /// accounting starts from. One read transaction, so the numbers belong together.
+    func totals() throws(SQLiteError) -> (events: Int64, bytes: Int64, lastSeq: Int64) {
+        try connection.execute("BEGIN")
+        defer { try? connection.execute("COMMIT") }
         let events = try connection.scalarInt64("SELECT count(*) FROM events") ?? 0
         let queuedBytes = try connection.scalarInt64("SELECT coalesce(sum(bytes), 0) FROM events") ?? 0
         let deadBytes = try connection.scalarInt64("SELECT coalesce(sum(bytes), 0) FROM dead_letters") ?? 0
-        return (events, queuedBytes + deadBytes)
+        let lastSeq = try connection.scalarInt64("SELECT coalesce(max(seq), 0) FROM events") ?? 0
+        return (events, queuedBytes + deadBytes, lastSeq)
     }
 
     func begin() throws(SQLiteError) { try connection.execute("BEGIN IMMEDIATE") }
@@ -233,11 +242,48 @@ final class OutboxStore {
     }
 
     /// Moves the WAL's content into the database and truncates the WAL to zero bytes, so that
-    /// purged data does not linger in it (SPEC §7).
-    func checkpointTruncate() throws(SQLiteError) {
-        _ = try connection.scalarInt64("PRAGMA wal_checkpoint(TRUNCATE)")
+    /// purged data does not linger in it (SPEC §7). Never waits for a reader: a blocked
+    /// checkpoint says so in its result and is retried by the writer.
+    func checkpointTruncate() throws(SQLiteError) -> WALCheckpointResult {
+        try connection.walCheckpointWithoutWaiting(.truncate)
     }
 
+    /// Changes each time another connection (`dead-letters retry|purge`) commits; the writer's
+    /// own commits leave it alone. One step of a prepared statement: cheap enough to ask every
+    /// cycle.
+    func dataVersion() throws(SQLiteError) -> Int64 {
+        defer { dataVersionStatement.reset() }
+        guard try dataVersionStatement.step() else { return 0 }
+        return dataVersionStatement.int64(at: 0)
+    }
+
+    /// Since when a purge's checkpoint has been owed (Unix ms), as recorded for `status` by this
+    /// writer or by `dead-letters purge`; nil when none is.
+    func purgeCheckpointPendingSince() throws(SQLiteError) -> Int64? {
+        defer { pendingCheckpoint.clearBindings() }
+        try pendingCheckpoint.bind(OutboxStateKey.purgeCheckpointPendingSince, at: 1)
+        guard try pendingCheckpoint.step(), !pendingCheckpoint.isNull(at: 0) else { return nil }
+        return pendingCheckpoint.int64(at: 0)
+    }
+
+    /// Records (or, with nil, clears) the owed checkpoint in its own small transaction.
+    func recordPurgeCheckpointPending(since: Int64?) throws(SQLiteError) {
+        try begin()
+        do {
+            try setState(OutboxStateKey.purgeCheckpointPendingSince, since.map { .integer($0) } ?? .null)
+            try commit()
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
+}
+
+/// Keys of the `delivery_state` table that more than one file reads or writes.
+enum OutboxStateKey {
+    /// Set while a purge's WAL checkpoint is blocked (Unix ms since when); `status` shows it.
+    static let purgeCheckpointPendingSince = "purge_checkpoint_pending_since"
 }
 
 /// A value in the `delivery_state` table.

@@ -54,6 +54,7 @@ public final class OutboxWriter: Sendable {
     /// ``OutboxTestHooks/releasesAcksBeforeCommit``: false except under the power-cut driver.
     private let releasesAcksBeforeCommit: Bool
     private let logger: Logger
+    private let metrics: RelayMetrics?
     private let onCommit: @Sendable (Int64) -> Void
     /// Set by the writer thread each time it completes a cycle; the watchdog checks it moves.
     private let heartbeat = Atomic<Int64>(0)
@@ -68,40 +69,50 @@ public final class OutboxWriter: Sendable {
     ///
     /// - Parameters:
     ///   - maximumBytes: the cap on stored event JSON (`max_outbox_bytes`).
+    ///   - metrics: where blocked WAL checkpoints are counted.
     ///   - onCommit: called on the writer thread with the last sequence number after each commit
     ///     that added rows, so the drainer can wake up.
     public convenience init(
-        path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger,
+        path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger, metrics: RelayMetrics? = nil,
         onCommit: @escaping @Sendable (Int64) -> Void = { _ in }
     ) throws(OutboxError) {
-        try self.init(path: path, synchronous: synchronous, maximumBytes: maximumBytes, logger: logger, testHooks: OutboxTestHooks(), onCommit: onCommit)
+        try self.init(
+            path: path, synchronous: synchronous, maximumBytes: maximumBytes, logger: logger, metrics: metrics,
+            testHooks: OutboxTestHooks(), onCommit: onCommit)
     }
 
     /// The same, with switches only test drivers set (``OutboxTestHooks``).
     @_spi(Testing) public init(
-        path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger, testHooks: OutboxTestHooks,
-        onCommit: @escaping @Sendable (Int64) -> Void = { _ in }
+        path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger, metrics: RelayMetrics? = nil,
+        testHooks: OutboxTestHooks, onCommit: @escaping @Sendable (Int64) -> Void = { _ in }
     ) throws(OutboxError) {
         let store = try OutboxStore(path: path, synchronous: synchronous, testHooks: testHooks)
-        let totals: (events: Int64, bytes: Int64)
+        let totals: (events: Int64, bytes: Int64, lastSeq: Int64)
         let oldest: Int64?
-        let lastSeq: Int64
+        var checkpoint = PurgeCheckpoint()
         do {
             totals = try store.totals()
             oldest = try store.oldestReceivedAt()
-            lastSeq = try store.connection.scalarInt64("SELECT coalesce(max(seq), 0) FROM events") ?? 0
+            // A checkpoint still owed when the last daemon stopped (or recorded by
+            // `dead-letters purge` while none ran) is owed now.
+            if try store.purgeCheckpointPendingSince() != nil {
+                checkpoint.owe()
+                checkpoint.isRecorded = true
+            }
         } catch {
             throw .sqlite(error)
         }
-        self.snapshotState = Mutex(Snapshot(queuedEvents: totals.events, storedBytes: totals.bytes, oldestReceivedAt: oldest, lastSeq: lastSeq, commits: 0))
+        self.snapshotState = Mutex(Snapshot(queuedEvents: totals.events, storedBytes: totals.bytes, oldestReceivedAt: oldest, lastSeq: totals.lastSeq, commits: 0))
         self.maximumBytes = maximumBytes
         self.releasesAcksBeforeCommit = testHooks.releasesAcksBeforeCommit
         self.logger = logger
+        self.metrics = metrics
         self.onCommit = onCommit
+        let initialCheckpoint = checkpoint
         // The store moves to the writer thread and is never touched from this one again.
         let holder = UnsafeTransfer(StoreHolder(store))
         DetachedThread.start(name: "outbox-writer") { [self] in
-            self.run(store: holder.value.store!)
+            self.run(store: holder.value.store!, checkpoint: initialCheckpoint)
             // The last reference: statements are finalized, then the connection closes, which
             // checkpoints the WAL and removes it — a clean close.
             holder.value.store = nil
@@ -190,8 +201,9 @@ public final class OutboxWriter: Sendable {
 
     // MARK: - The writer thread
 
-    private func run(store: OutboxStore) {
-        var lastResync = ContinuousClock.now
+    private func run(store: OutboxStore, checkpoint initialCheckpoint: PurgeCheckpoint) {
+        var checkpoint = initialCheckpoint
+        var dataVersion = (try? store.dataVersion()) ?? 0
         while true {
             let (operations, exit) = queue.withLock { queue -> ([Operation], Bool) in
                 if queue.operations.isEmpty {
@@ -217,35 +229,101 @@ public final class OutboxWriter: Sendable {
             heartbeat.add(1, ordering: .relaxed)
             if exit { break }
             if operations.isEmpty {
-                // Wake at least every second so the heartbeat shows the thread is alive.
-                _ = wakeUp.wait(timeout: .now() + 1)
+                // Wake at least every second so the heartbeat shows the thread is alive, and in
+                // time for an owed checkpoint.
+                let wait = checkpoint.idleWait(atMost: .seconds(1), now: .now)
+                _ = wakeUp.wait(timeout: .now() + wait.timeInterval)
                 queue.withLock { $0.writerIsWaiting = false }
-                // `dead-letters retry|purge` change the tables from another process; recount
-                // now and then while idle so the cap and the status line follow.
-                if ContinuousClock.now - lastResync > .seconds(30) {
-                    lastResync = .now
-                    resyncTotals(store: store)
-                }
-                continue
+            } else {
+                process(operations, store: store, checkpoint: &checkpoint)
             }
-            process(operations, store: store)
+            followOtherConnections(store: store, dataVersion: &dataVersion, checkpoint: &checkpoint)
+            if checkpoint.isDue(at: .now) { attemptCheckpoint(store: store, checkpoint: &checkpoint) }
         }
         store.rollback()
     }
 
-    private func resyncTotals(store: OutboxStore) {
+    /// `dead-letters retry|purge` change the tables from another process. Every cycle (after
+    /// each group commit, and at least once a second while idle) the writer asks SQLite whether
+    /// another connection committed; if so it recounts, so the cap frees space within a second
+    /// even under steady load, and takes over a checkpoint that command could not finish.
+    private func followOtherConnections(store: OutboxStore, dataVersion: inout Int64, checkpoint: inout PurgeCheckpoint) {
+        guard let version = try? store.dataVersion(), version != dataVersion else { return }
+        dataVersion = version
         guard let totals = try? store.totals() else { return }
         let oldest = (try? store.oldestReceivedAt()) ?? nil
-        snapshotState.withLock {
-            $0.queuedEvents = totals.events
-            $0.storedBytes = totals.bytes
-            $0.oldestReceivedAt = oldest
+        let lastSeq = snapshotState.withLock { snapshot -> Int64 in
+            snapshot.queuedEvents = totals.events
+            snapshot.storedBytes = totals.bytes
+            snapshot.oldestReceivedAt = oldest
+            snapshot.lastSeq = max(snapshot.lastSeq, totals.lastSeq)
+            return snapshot.lastSeq
+        }
+        logger.debug("another connection changed the outbox; totals recounted", metadata: [
+            "outbox.events": "\(totals.events)", "outbox.bytes": "\(totals.bytes)",
+        ])
+        // Rows `dead-letters retry` queued again: let the drainer know at once.
+        onCommit(lastSeq)
+        if (try? store.purgeCheckpointPendingSince()) != nil {
+            checkpoint.isRecorded = true
+            if !checkpoint.isOwed { checkpoint.owe() }
+        }
+    }
+
+    /// One attempt at the checkpoint a purge owes; never waits for a reader (acks wait behind
+    /// the writer). Blocked: counted, logged once per episode with the reason, recorded for
+    /// `status`, and retried every second by the loop above until it completes.
+    private func attemptCheckpoint(store: OutboxStore, checkpoint: inout PurgeCheckpoint) {
+        let now = ContinuousClock.now
+        let result: WALCheckpointResult
+        do {
+            result = try store.checkpointTruncate()
+        } catch {
+            if checkpoint.blocked(at: now) {
+                logger.warning("WAL checkpoint after a purge failed; the purged data stays in the WAL until it completes; retrying every second", metadata: ["sqlite.error": "\(error)"])
+            }
+            recordPending(store: store, checkpoint: &checkpoint)
+            return
+        }
+        if result.completed {
+            if let waited = checkpoint.completed(at: now) {
+                logger.notice("WAL checkpoint after a purge completed; the purged data is gone from disk", metadata: [
+                    "outbox.checkpoint_blocked_ms": "\(Int(waited.timeInterval * 1000))",
+                ])
+            }
+            if checkpoint.isRecorded {
+                do {
+                    try store.recordPurgeCheckpointPending(since: nil)
+                    checkpoint.isRecorded = false
+                } catch {
+                    logger.warning("could not clear the pending-checkpoint mark for status", metadata: ["sqlite.error": "\(error)"])
+                }
+            }
+            return
+        }
+        metrics?.walCheckpointsBlocked.increment()
+        if checkpoint.blocked(at: now) {
+            logger.warning("WAL checkpoint after a purge is blocked; the purged data stays in the WAL until it completes; retrying every second without holding up ingest", metadata: [
+                "outbox.checkpoint_blocked_by": "\(result.blockedReason ?? "?")",
+                "outbox.wal_frames": "\(result.logFrames)", "outbox.wal_frames_copied": "\(result.checkpointedFrames)",
+            ])
+        }
+        recordPending(store: store, checkpoint: &checkpoint)
+    }
+
+    private func recordPending(store: OutboxStore, checkpoint: inout PurgeCheckpoint) {
+        guard !checkpoint.isRecorded else { return }
+        do {
+            try store.recordPurgeCheckpointPending(since: Int64(Date().timeIntervalSince1970 * 1000))
+            checkpoint.isRecorded = true
+        } catch {
+            logger.warning("could not record the pending checkpoint for status", metadata: ["sqlite.error": "\(error)"])
         }
     }
 
     /// One group commit. On failure the whole group is rolled back and every operation in it is
     /// answered with the error: no completion ever claims a write that did not commit.
-    private func process(_ operations: [Operation], store: OutboxStore) {
+    private func process(_ operations: [Operation], store: OutboxStore, checkpoint: inout PurgeCheckpoint) {
         let start = snapshot
         var storedBytes = start.storedBytes
         var queuedEvents = start.queuedEvents
@@ -330,11 +408,10 @@ public final class OutboxWriter: Sendable {
         }
         logCommitted(forgets: forgets, refusedForCap: refusedForCap, inserted: inserted, storedBytes: storedBytes)
         if purged {
-            do {
-                try store.checkpointTruncate()
-            } catch {
-                logger.warning("WAL checkpoint after a purge did not complete; it is retried after the next purge", metadata: ["sqlite.error": "\(error)"])
-            }
+            // Before the acks, so an ack means the data is gone from disk too, unless a reader
+            // blocks the checkpoint: then the acks go out at once and the loop retries it.
+            checkpoint.owe()
+            attemptCheckpoint(store: store, checkpoint: &checkpoint)
         }
         if !acksReleased {
             complete(operations, ingestOutcomes: ingestOutcomes, settlementResults: settlementResults)

@@ -33,6 +33,7 @@ struct SystemdService: Service {
         var drainerBeat = (value: drainer.current.heartbeat, changedAt: ContinuousClock.now)
         var lastPing = ContinuousClock.now - .seconds(60)
         var reportedStall = false
+        let eventLoopProbe = EventLoopProbe(eventLoop: eventLoop)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: tick)
             let now = ContinuousClock.now
@@ -48,7 +49,8 @@ struct SystemdService: Service {
             if drainer.current.heartbeat != drainerBeat.value { drainerBeat = (drainer.current.heartbeat, now) }
             let writerAlive = now - writerBeat.changedAt < staleAfter
             let drainerAlive = now - drainerBeat.changedAt < staleAfter
-            let loopAlive = await eventLoopResponds()
+            // Bounded: a wedged event loop must stop the pings, not this loop.
+            let loopAlive = await eventLoopProbe.responds(within: .seconds(1))
             if writerAlive && drainerAlive && loopAlive {
                 reportedStall = false
                 if now - lastPing >= watchdog.pingInterval - tick / 2 {
@@ -63,13 +65,6 @@ struct SystemdService: Service {
             }
         }
         notify([.stopping, .status("stopping: acking what was read, finishing in-flight requests")])
-    }
-
-    private func eventLoopResponds() async -> Bool {
-        let probe = eventLoop.submit { true }
-        let timeout = eventLoop.scheduleTask(in: .seconds(1)) {}
-        defer { timeout.cancel() }
-        return (try? await probe.get()) ?? false
     }
 
     private func statusLine() -> String {

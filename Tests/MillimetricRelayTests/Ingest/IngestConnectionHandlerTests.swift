@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import SQLiteSupport
+import Testing
+
+@testable import MillimetricRelay
+
+/// The connection handler with a real outbox writer, driven read by read: what a connection
+/// answers while the daemon stops (SPEC §4, §8: every line read gets exactly one answer).
+@Suite struct IngestConnectionHandlerTests {
+    static func line(_ id: String) -> String { #"{"event":"page","event_id":"\#(id)"}"# + "\n" }
+
+    /// Reads ack lines from the channel until `count` arrived or 10 s passed.
+    static func answers(_ channel: NIOAsyncTestingChannel, count: Int) async throws -> [String] {
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(10)
+        while text.split(separator: "\n").count < count && ContinuousClock.now < deadline {
+            if let buffer = try await channel.readOutbound(as: ByteBuffer.self) {
+                text += String(buffer: buffer)
+            } else {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// A fresh outbox writer in a temporary directory, and a second connection to its file that
+    /// holds the write lock while `body` runs, so that no commit completes before the test
+    /// lets it (`release`): the lines stay unanswered exactly as long as the test needs.
+    static func withBlockedWriter(_ body: (OutboxWriter, _ release: () throws -> Void) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("handler-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("outbox.sqlite").path
+        let writer = try OutboxWriter(path: path, synchronous: .normal, maximumBytes: 1 << 30, logger: Logger(label: "test"))
+        defer { writer.close() }
+        let lock = try SQLiteConnection(path: path, mode: .readWrite)
+        try lock.execute("BEGIN IMMEDIATE")
+        var released = false
+        let release = {
+            guard !released else { return }
+            released = true
+            try lock.execute("COMMIT")
+        }
+        defer { try? release() }
+        try await body(writer, release)
+    }
+
+    static func channel(_ writer: OutboxWriter) async throws -> NIOAsyncTestingChannel {
+        let channel = try await NIOAsyncTestingChannel { channel in
+            try channel.pipeline.syncOperations.addHandler(IngestConnectionHandler(
+                settings: .init(maximumLineBytes: 65_536, maximumUnackedLines: 2_048, forgetPolicy: .default),
+                writer: writer, metrics: RelayMetrics(), logger: Logger(label: "test")))
+        }
+        try await channel.connect(to: try SocketAddress(unixDomainSocketPath: "/tmp/ingest.sock")).get()
+        return channel
+    }
+
+    @Test func aLastLineEndedByTheClientsHalfCloseWhileQuiescingIsAnswered() async throws {
+        try await Self.withBlockedWriter { writer, release in
+            let channel = try await Self.channel(writer)
+            // A line in its commit when the stop comes keeps the connection open.
+            try await channel.writeInbound(ByteBuffer(string: Self.line("before-1")))
+            try await channel.testingEventLoop.executeInContext {
+                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            }
+            // The read armed before the stop brings a line and a last line without "\n", then
+            // the end of the client's input: both count as lines (SPEC §4).
+            try await channel.writeInbound(ByteBuffer(string: Self.line("after-1") + #"{"event":"page","event_id":"last"}"#))
+            try await channel.testingEventLoop.executeInContext {
+                channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            }
+            try release()
+            let answers = try await Self.answers(channel, count: 3)
+            #expect(answers.count == 3, "\(answers)")
+            for (answer, id) in zip(answers, ["before-1", "after-1", "last"]) {
+                #expect(answer == #"{"ok":true,"event_id":"\#(id)"}"# || answer.contains(#""error":"shutting_down""#), "line \(id) got \(answer)")
+            }
+            try await channel.closeFuture.get()
+        }
+    }
+
+    @Test func linesOfAReadThatLandsWhileQuiescingAreAnsweredAndThenTheConnectionCloses() async throws {
+        try await Self.withBlockedWriter { writer, release in
+            let channel = try await Self.channel(writer)
+            // One read before the daemon starts stopping (its commit waits); then the stop; then
+            // the read that was already armed delivers more lines, the last one cut short.
+            try await channel.writeInbound(ByteBuffer(string: Self.line("before-1")))
+            try await channel.testingEventLoop.executeInContext {
+                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            }
+            try await channel.writeInbound(ByteBuffer(string: Self.line("after-1") + Self.line("after-2") + #"{"event":"par"#))
+            try release()
+
+            let answers = try await Self.answers(channel, count: 3)
+            #expect(answers.count == 3, "lines read: 3 complete ones; answers: \(answers)")
+            for (answer, id) in zip(answers, ["before-1", "after-1", "after-2"]) {
+                #expect(answer == #"{"ok":true,"event_id":"\#(id)"}"# || answer.contains(#""error":"shutting_down""#), "line \(id) got \(answer)")
+            }
+            // Everything read is answered: the connection closes (the partial line was never a line).
+            try await channel.closeFuture.get()
+            #expect(try await channel.readOutbound(as: ByteBuffer.self) == nil)
+        }
+    }
+}
