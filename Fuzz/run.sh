@@ -3,9 +3,10 @@
 #
 #   Fuzz/run.sh [SECONDS]             CI smoke: SECONDS (default 60) on FuzzIngest, then
 #                                     OTHER_SECONDS (default 10) on each other target
-#   Fuzz/run.sh --campaign MINUTES    every target, forked over all cores: half of MINUTES on
-#                                     FuzzIngest, the rest shared by the others; then the
-#                                     corpus is minimised (-merge=1) into Fuzz/Corpus/<target>/learned
+#   Fuzz/run.sh --campaign MINUTES    every target with one libFuzzer worker per core (-jobs,
+#                                     -workers): half of MINUTES on FuzzIngest, the rest shared
+#                                     by the others; then each corpus is minimised (-merge=1)
+#                                     into Fuzz/Corpus/<target>/learned, to commit when it grew
 #
 # Targets: FuzzIngest (line framer, validator, acks), FuzzConfiguration (config file and
 # MILLIMETRIC_RELAY_* values), FuzzRetryAfter (the Retry-After header), FuzzUpstreamVerdict (the
@@ -15,9 +16,16 @@
 # `.build-fuzz/release/<target> FILE`.
 #
 # Prints one line per target, `fuzz[<target>]: executions=N seconds=S rate=R/s coverage=C
-# crashes=K cpu_seconds=T cpu_rate=Q/s exit=E`; the last line is FuzzIngest's, as `fuzz: executions=…` (.ci/evidence.sh
-# greps it); a campaign adds `fuzz-campaign: …` with the totals. Exits non-zero when an invariant
-# broke, a sanitizer reported, or a build failed.
+# crashes=K cpu_seconds=T cpu_rate=Q/s exit=E` (rate per second of wall time, cpu_rate per
+# second of CPU time: what one core does, even on a shared machine). The last line is
+# FuzzIngest's, as `fuzz: executions=…` (.ci/evidence.sh greps it); a campaign adds
+# `fuzz-campaign: …` with the totals. Exits non-zero when an invariant broke, a sanitizer
+# reported, or a build failed. The smoke run takes SECONDS + 3 × OTHER_SECONDS plus the build
+# (on the shared 2-core development machine: a clean build 13 min under heavy load, a rebuild
+# after a change to the relay 1-2 min).
+#
+# Note: SwiftPM names a path dependency after its directory, so a checkout directory named
+# `fuzz` collides with this package (also `fuzz`): build from a checkout named otherwise.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="$root/.build-fuzz"
@@ -88,7 +96,7 @@ fuzz() {
     local target="$1" secs="$2" log="$3"
     shift 3
     local dict=()
-    [ -f "Fuzz/Dictionaries/$target.dict" ] && dict=(-dict="Fuzz/Dictionaries/$target.dict")
+    [ -f "$root/Fuzz/Dictionaries/$target.dict" ] && dict=(-dict="$root/Fuzz/Dictionaries/$target.dict")
     mkdir -p "$scratch/corpus/$target" "$scratch/crashes/$target"
     # In a subshell, so that `times` reports the CPU time of this run alone (forked jobs included).
     (
@@ -138,8 +146,18 @@ for target in "${targets[@]}"; do
     work="$scratch/campaign/$target"
     rm -rf "$work" && mkdir -p "$work"
     status=0
-    fuzz "$target" "$secs" "$logs/$target.log" -fork="$jobs" -ignore_crashes=1 "$work" "Fuzz/Corpus/$target" || status=$?
-    line="$(summarise "$target" "$logs/$target.log" "$secs" "$status")"
+    # One worker per core, each a whole libFuzzer run sharing the corpus directory (-reload):
+    # -fork restarts short jobs that replay their corpus, which here halved the rate.
+    # Each worker logs to fuzz-<n>.log in the current directory.
+    mkdir -p "$logs/$target.jobs"
+    (cd "$logs/$target.jobs" && fuzz "$target" "$secs" "$logs/$target.log" -jobs="$jobs" -workers="$jobs" \
+        "$work" "$root/Fuzz/Corpus/$target") || status=$?
+    # The workers' logs as one, their executions added up on the last line summarise reads.
+    cat "$logs/$target.jobs"/fuzz-*.log >"$logs/$target.workers.log" 2>/dev/null || true
+    sum=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$target.workers.log" | awk '{ s += $1 } END { print s + 0 }')
+    echo "stat::number_of_executed_units: ${sum:-0}" >>"$logs/$target.workers.log"
+    cp "$logs/$target.log.cpu" "$logs/$target.workers.log.cpu" 2>/dev/null || true
+    line="$(summarise "$target" "$logs/$target.workers.log" "$secs" "$status")"
     figures="${line##*$'\n'}"
     executions=$(sed -E 's/^executions=([0-9]+).*/\1/' <<<"$figures")
     crashes=$(sed -E 's/.* crashes=([0-9]+).*/\1/' <<<"$figures")
