@@ -30,7 +30,7 @@ if [[ "$skip" != *" chaos "* ]]; then
 fi
 
 if [[ "$skip" != *" fuzz "* ]]; then
-    stamp "fuzz: ${fuzz_seconds}s of libFuzzer on the framer and the validator"
+    stamp "fuzz: ${fuzz_seconds}s of libFuzzer on the framer and the validator, 10s on each other parser"
     Fuzz/run.sh "$fuzz_seconds" 2>&1 | tee "$logs/fuzz.log"
     status=${PIPESTATUS[0]}
     [ "$status" -eq 0 ] || failures+=("fuzz (exit $status)")

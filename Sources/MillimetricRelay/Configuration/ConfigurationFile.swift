@@ -5,9 +5,11 @@
 enum ConfigurationFile {
     static func parse(_ text: String, path: String) throws(ConfigurationError) -> [String: String] {
         var values: [String: String] = [:]
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: split on it too, or a CRLF file is one long line.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (number, rawLine) in lines.enumerated() {
             var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#"), !isInsideQuotes(line, hash) { line = line[..<hash] }
+            if let hash = commentStart(line) { line = line[..<hash] }
             let trimmed = String(line).trimmingWhitespace()
             if trimmed.isEmpty { continue }
             guard let equals = trimmed.firstIndex(of: "=") else {
@@ -28,7 +30,16 @@ enum ConfigurationFile {
         return values
     }
 
-    private static func isInsideQuotes(_ line: Substring, _ index: Substring.Index) -> Bool {
-        line[..<index].filter { $0 == "\"" }.count % 2 == 1
+    /// The first `#` outside double quotes: a comment may follow a quoted value that holds a `#`.
+    private static func commentStart(_ line: Substring) -> Substring.Index? {
+        var quoted = false
+        for index in line.indices {
+            if line[index] == "\"" {
+                quoted.toggle()
+            } else if line[index] == "#" && !quoted {
+                return index
+            }
+        }
+        return nil
     }
 }

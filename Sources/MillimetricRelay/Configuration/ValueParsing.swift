@@ -25,13 +25,21 @@ enum ValueParsing {
         let trimmed = text.trimmingWhitespace().lowercased()
         let number = trimmed.prefix { $0.isNumber || $0 == "." }
         guard let value = Double(number), value.isFinite, value >= 0 else { return nil }
+        let millisecondsPerUnit: Double
         switch trimmed.dropFirst(number.count).trimmingCharactersSpace() {
-        case "", "s": return .milliseconds(Int64((value * 1000).rounded()))
-        case "ms": return .milliseconds(Int64(value.rounded()))
-        case "m", "min": return .milliseconds(Int64((value * 60_000).rounded()))
+        case "", "s": millisecondsPerUnit = 1000
+        case "ms": millisecondsPerUnit = 1
+        case "m", "min": millisecondsPerUnit = 60_000
         default: return nil
         }
+        // Int64(_:) traps on a Double past Int64.max: a value that long is refused instead.
+        let milliseconds = (value * millisecondsPerUnit).rounded()
+        guard milliseconds <= maximumDurationMilliseconds else { return nil }
+        return .milliseconds(Int64(milliseconds))
     }
+
+    /// 2⁵³ ms (285,000 years): every whole number of milliseconds up to it is exact in a Double.
+    static let maximumDurationMilliseconds: Double = 9_007_199_254_740_992
 
     /// `127.0.0.1:9464` or `[::1]:9464`.
     static func hostPort(_ text: String) -> (String, Int)? {

@@ -9,10 +9,11 @@ import FoundationEssentials
 /// form (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`).
 /// Parsing is by hand, with no `DateFormatter`, so it does not depend on locale or time zone.
 ///
-/// The result is not capped: a caller that must not wait for days should apply its own limit.
+/// The result is at most ``largestDelay`` in either form; a caller that must not wait for days
+/// still applies its own, shorter limit.
 public enum RetryAfter {
-    /// The value used for delta-seconds too large to represent, as RFC 9111 §1.2.2 says for
-    /// delta-seconds: 2³¹ seconds.
+    /// The longest wait either form yields: what RFC 9111 §1.2.2 says to use for delta-seconds
+    /// too large to represent, 2³¹ seconds; a date further ahead waits that long too.
     public static let largestDelay: Duration = .seconds(2_147_483_648)
 
     /// How long `value` says to wait, measured from `now`.
@@ -32,7 +33,7 @@ public enum RetryAfter {
         var scanner = HTTPDateScanner(bytes, now: now)
         guard let date = scanner.parse() else { return nil }
         let seconds = date - now.timeIntervalSince1970
-        return seconds > 0 ? .seconds(seconds) : .zero
+        return seconds > 0 ? min(.seconds(seconds), largestDelay) : .zero
     }
 
     private static func deltaSeconds(_ digits: ArraySlice<UInt8>) -> Duration {
@@ -99,11 +100,14 @@ extension RetryAfter {
                 take("GMT"), bytes.isEmpty
             else { return nil }
             // RFC 9110 §5.6.7: a year more than 50 years in the future is the most recent past
-            // year with the same last two digits.
+            // year with the same last two digits; so the year is the one with those digits in
+            // the century ending 50 years from now (from 2050 on, that can be the next century).
             let currentYear = Self.civilYear(secondsSince1970: now.timeIntervalSince1970)
             var year = currentYear - currentYear % 100 + twoDigitYear
             if year > currentYear + 50 {
                 year -= 100
+            } else if year <= currentYear - 50 {
+                year += 100
             }
             return Self.secondsSince1970(year: year, month: month, day: day, time: time)
         }

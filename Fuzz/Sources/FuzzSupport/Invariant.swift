@@ -1,0 +1,14 @@
+/// How a harness reports a broken invariant: a `fatalError` naming what broke, which libFuzzer
+/// reports as a crash and saves the input of as `crash-<sha1>` (reproduce it by running the
+/// target's executable with that file as its only argument).
+public enum Invariant {
+    /// Fails unless `condition` holds; `what` is only built when it does not.
+    @inlinable
+    public static func require(_ condition: Bool, _ what: @autoclosure () -> String) {
+        if !condition { fail(what()) }
+    }
+
+    public static func fail(_ what: String) -> Never {
+        fatalError("invariant broken: \(what)")
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+@testable import MillimetricRelay
+
+/// Each defect the fuzzers (Fuzz/, issue 19) found, as a test that fails without its fix. The
+/// input that found it is kept in the target's corpus, named after it (Fuzz/Corpus/<target>/crash-…).
+@Suite struct FuzzFindingsTests {
+    /// FuzzConfiguration, crash-duration-overflow: a duration past Int64.max milliseconds
+    /// trapped in `Int64(_:)`, crashing the daemon at start instead of exiting 78.
+    @Test func aHugeDurationIsAConfigurationErrorNotACrash() {
+        let value = String(repeating: "4", count: 72) + "06"
+        #expect(ValueParsing.duration(value) == nil)
+        #expect(ValueParsing.duration("99999999999999999999ms") == nil)
+        #expect(throws: ConfigurationError.self) {
+            try RelayConfiguration.resolve(configFile: nil, environment: ["MILLIMETRIC_RELAY_FLUSH_INTERVAL": value])
+        }
+        // The largest accepted duration prints back exactly.
+        let largest = ValueParsing.duration("9007199254740992ms")
+        #expect(largest == .milliseconds(9_007_199_254_740_992))
+        #expect(ValueParsing.duration(ValueParsing.formatDuration(largest!)) == largest)
+    }
+
+    /// FuzzConfiguration, crash-crlf-lines: `"\r\n"` is one Character in Swift, so a config file
+    /// with CRLF line ends was one line, and its first value swallowed the rest of the file.
+    @Test func aCRLFFileIsReadLineByLine() throws {
+        let values = try ConfigurationFile.parse("socket_path = /run/a/ingest.sock\r\nstate_dir = /var/lib/b\r\n", path: "crlf.conf")
+        #expect(values == ["socket_path": "/run/a/ingest.sock", "state_dir": "/var/lib/b"])
+    }
+
+    /// FuzzConfiguration, crash-comment-after-quoted-hash: only the first `#` was considered, so
+    /// a comment after a quoted value holding a `#` became part of the value.
+    @Test func aCommentMayFollowAQuotedValueHoldingAHash() throws {
+        let values = try ConfigurationFile.parse("proxy = \"http://proxy:3128/#x\"  # the office proxy\n", path: "hash.conf")
+        #expect(values == ["proxy": "http://proxy:3128/#x"])
+    }
+
+    /// FuzzRetryAfter, crash-date-beyond-cap: delta-seconds were capped at 2³¹ s but a date was
+    /// not, so `Fri, 24 Oct 2870` waited 26,631,626,390 s.
+    @Test func aFarDateWaitsNoLongerThanTheLargestDelay() {
+        let now = Date(timeIntervalSince1970: 1_795_341_600)  // 2026-11-22T10:00:00Z
+        #expect(RetryAfter.delay(from: "Fri, 24 Oct 2870 19:59:50 GMT", now: now) == RetryAfter.largestDelay)
+        #expect(RetryAfter.delay(from: "Fri, 31 Dec 9999 23:59:59 GMT", now: now) == RetryAfter.largestDelay)
+    }
+
+    /// FuzzRetryAfter, crash-rfc850-next-century: a two-digit year was only ever moved back a
+    /// century, so from 2050 on a year early in the next century read as long past (RFC 9110
+    /// §5.6.7 makes it the one within 50 years ahead).
+    @Test func anRFC850YearCanBeInTheNextCentury() {
+        let clock = Date(timeIntervalSince1970: 6_696_639_878)  // 2182-03-17T09:44:38Z
+        // 2213-01-18T18:22:31Z: 31 years ahead, not 2113 (69 years ago).
+        let expected = Duration.seconds(7_669_880_551 - 6_696_639_878)
+        #expect(RetryAfter.delay(from: "Monday, 18-Jan-13 18:22:31 GMT", now: clock) == expected)
+        // And a year 50 years ahead stays in the future; 51 years ahead is a century back.
+        #expect(RetryAfter.delay(from: "Saturday, 17-Mar-32 09:44:38 GMT", now: clock) ?? .zero > .zero)
+        #expect(RetryAfter.delay(from: "Tuesday, 17-Mar-33 09:44:38 GMT", now: clock) == .zero)
+    }
+}
