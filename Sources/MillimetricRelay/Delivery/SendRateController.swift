@@ -69,11 +69,15 @@ public struct SendRateController: Sendable {
         return .zero
     }
 
-    /// A 2xx on a batch: grow the rate for the time spent sending since the last growth.
-    public mutating func recordSuccess(now: ContinuousClock.Instant) {
+    /// A 2xx on a batch: grow the rate for the time spent sending since the last growth, but
+    /// only while the relay has more than it can send (`backlogged`: the batch was full). A
+    /// relay that sends partial batches needs no more of the key, and growing it anyway would
+    /// take slots from the relays that do.
+    public mutating func recordSuccess(now: ContinuousClock.Instant, backlogged: Bool = true) {
         guard adaptive else { return }
         let since = lastIncrease ?? now
         lastIncrease = now
+        if !backlogged && isThrottled { return }
         if let holdOffUntil, now < holdOffUntil { return }
         let elapsed = min(max((now - since).timeInterval, 0), 10)
         setRate(rate + increaseGain * rate * rate * elapsed, now: now)

@@ -9,7 +9,7 @@ extension DeliveryDecisionTests {
     struct FleetSimulationTests {
         static let keyEventsPerSecond = 2_500.0
 
-        @Test(.disabled("the simulation loop does not finish yet (work in progress, issue #12)"), arguments: [
+        @Test(.disabled("the goal is not met yet: 64 relays stay too slow (rate² growth too slow at low rates), 4 and 16 relays are unfair at 150 %; issue #12"), arguments: [
             (1, 0.50), (1, 0.96), (1, 1.50),
             (4, 0.50), (4, 0.96), (4, 1.50),
             (16, 0.50), (16, 0.96), (16, 1.50),
@@ -35,7 +35,7 @@ extension DeliveryDecisionTests {
             }
         }
 
-        @Test(.disabled("the simulation loop does not finish yet (work in progress, issue #12)")) func withoutTheAdaptiveRateAFleetDrawsMostly429s() {
+        @Test func withoutTheAdaptiveRateAFleetDrawsMostly429s() {
             let result = FleetSimulation(relays: 16, offeredShare: 0.96, adaptive: false).run()
 
             #expect(result.rateLimitedShare > 0.3, Comment(rawValue: result.summary))
@@ -167,7 +167,7 @@ struct FleetSimulation {
                     fleet[answer.relay].controller.recordRateLimited(now: now, retryAfter: retryAfter)
                     fleet[answer.relay].notBefore = now + retryAfter + .milliseconds(Int64.random(in: 0...250, using: &rng))
                 } else {
-                    fleet[answer.relay].controller.recordSuccess(now: now)
+                    fleet[answer.relay].controller.recordSuccess(now: now, backlogged: answer.events >= maximumEvents)
                     fleet[answer.relay].delivered += answer.events
                     if now >= measureFrom {
                         deliveredInWindow[answer.relay] += answer.events
@@ -191,7 +191,7 @@ struct FleetSimulation {
                     case .wait(let until):
                         let full = relay.arrivalInstant(ofEvent: relay.taken + maximumEvents - 1)
                         let next = relay.arrivalInstant(ofEvent: relay.taken)
-                        relay.wake = queued == 0 ? next : min(until, max(full, now + .milliseconds(1)))
+                        relay.wake = queued == 0 ? next : queued >= maximumEvents ? until : min(until, full)
                         if relay.wake <= now { relay.wake = now + .milliseconds(1) }
                         fleet[r] = relay
                     case .send(let count):
