@@ -228,6 +228,9 @@ in_ct sh -c "install -m 0600 -o root -g root /dev/null /etc/$NAME/key && printf 
 in_ct sh -c "mkdir -p /etc/systemd/system/$UNIT.d && printf '[Service]\nWatchdogSec=10s\nTimeoutAbortSec=3s\n' > /etc/systemd/system/$UNIT.d/ci-watchdog.conf"
 in_ct systemctl daemon-reload
 in_ct systemctl enable --now "$NAME.socket" >/dev/null 2>&1
+# README: "systemctl enable millimetric-relay.service as well makes it start at boot". Purge must
+# remove the links this makes too.
+in_ct systemctl enable "$UNIT" >/dev/null 2>&1
 if socket_active && in_ct test -S "/run/$NAME/ingest.sock"; then
     pass "with the key in place, systemctl enable --now $NAME.socket listens on /run/$NAME/ingest.sock ($(in_ct stat -c '%U:%G %a' "/run/$NAME/ingest.sock"))"
 else
