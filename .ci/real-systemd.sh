@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The relay on a real systemd: Debian 12 (bookworm, systemd 252) booted as a container with
-# systemd-nspawn, the relay installed as an operator installs it, then checked from outside with
-# `nsenter` into the container's namespaces:
+# systemd-nspawn, the relay installed as an operator installs it (the .deb of
+# scripts/build-deb.sh, with `apt-get install ./….deb`), then checked from outside with `nsenter`
+# into the container's namespaces:
 #
+#   - the maintainer scripts with systemd as PID 1: installed without a key, the socket is
+#     enabled but nothing runs (neither the socket nor the service) and the output says where
+#     the key goes; once the key is in place `systemctl enable --now` of the socket (as the
+#     README says) listens;
 #   - no /bin/kill in the container (procps is not installed), so `systemctl reload` proves
 #     that ExecReload= needs nothing beyond the package's dependencies;
 #   - socket activation on the first send; StatusText=; the key never in /proc/PID/environ;
@@ -12,7 +17,17 @@
 #   - no "Failed to set thread priority" noise from libdispatch in the journal;
 #   - kill -9 → restarted; SIGSTOP → the watchdog restarts it;
 #   - `systemctl stop` exits 0 with the queue kept; a send while stopped reactivates it;
-#   - `systemd-analyze security` of the installed unit ≤ 1.5.
+#   - `systemd-analyze security` of the installed unit ≤ 1.5;
+#   - upgrade (`apt-get install` of the same package with a higher version): the service is
+#     restarted on the new package while the socket stays open (same inode, same
+#     ActiveEnterTimestamp), a producer sending throughout gets every event acked, and the
+#     events queued before the upgrade are kept and delivered;
+#   - `apt-get remove` stops the service and the socket and keeps config, key and outbox;
+#     `apt-get purge` leaves nothing of the package (the system user and group stay).
+#
+# deploy/install.sh (the from-source path) is no longer exercised here: .ci/systemd-checks.sh
+# stages it with DESTDIR and verifies what it installs; the units it installs are the same ones
+# the package ships, with /usr/local/bin instead of /usr/bin.
 #
 # The watchdog test uses a drop-in that lowers WatchdogSec= to 10s and TimeoutAbortSec= to 3s
 # (the shipped 30s/15s would make that one check take ~45 s); everything else is the unit as
@@ -21,12 +36,14 @@
 #
 # The debootstrap'ed root is cached in $ROOT_CACHE (default /var/cache/millimetric-relay-ci/
 # bookworm; ~250 MB, about 2 minutes to build from the apt mirror) and each run works on a copy.
+# The package's Depends are in debootstrap's --include list; should an older cached root lack
+# one, `apt-get install` inside the container fetches it from the same mirror.
 # Needs root, debootstrap and systemd-container (installed here if missing). Works without
 # systemd as the host's PID 1.
 #
 # Usage: .ci/real-systemd.sh      Exit status 0 when every check passed.
 # Environment: ROOT_CACHE, MIRROR (default: the host's first Debian apt source),
-#              RELAY_BINARY (skip the build; a --static-swift-stdlib release binary).
+#              RELAY_DEB (skip the build; a package from scripts/build-deb.sh).
 set -euo pipefail
 
 repo=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
@@ -70,18 +87,21 @@ else
     note "reusing the cached root $ROOT_CACHE"
 fi
 
-# --- 2. the binaries --------------------------------------------------------------------------
-# The relay: a release build with the Swift runtime linked in, so it runs in a container that
-# has no toolchain. (A .deb from scripts/build-deb.sh will replace this; see install_relay.)
-binary=${RELAY_BINARY:-}
-if [ -z "$binary" ]; then
-    note "swift build -c release --static-swift-stdlib (scratch path .build-static)"
-    (cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path .build-static --product "$NAME" 2>&1 | tail -1)
-    binary="$repo/.build-static/release/$NAME"
+# --- 2. the package and the stand-in --------------------------------------------------------------
+# The package as an operator gets it: scripts/build-deb.sh (its static release build in
+# .build-static is shared with .ci/deb-checks.sh), plus the same package with a higher version
+# for the upgrade (only the control file differs, so the upgrade replaces the binary by an equal
+# one: what is tested is the maintainer scripts' dance, not a new daemon).
+deb=${RELAY_DEB:-}
+if [ -z "$deb" ]; then
+    note "scripts/build-deb.sh (reuses the static release build in .build-static)"
+    deb=$("$repo/scripts/build-deb.sh" 2>/tmp/real-systemd-build-deb.log | tail -n1) \
+        || { tail -20 /tmp/real-systemd-build-deb.log; die "scripts/build-deb.sh failed"; }
 fi
-[ -x "$binary" ] || die "no relay binary at $binary"
-(cd "$repo" && swift build --product millimetric-api-standin 2>&1 | tail -1)
-standin_binary="$(cd "$repo" && swift build --show-bin-path)/millimetric-api-standin"
+[ -f "$deb" ] || die "no package at '$deb'"
+version=$(dpkg-deb -f "$deb" Version)
+(cd "$repo" && swift build -c release --static-swift-stdlib --product millimetric-api-standin --scratch-path .build-static 2>&1 | tail -1)
+standin_binary="$(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/millimetric-api-standin"
 
 # --- 3. the stand-in API on the host's loopback -----------------------------------------------
 work=$(mktemp -d /var/tmp/real-systemd.XXXXXX)
@@ -112,8 +132,13 @@ note "stand-in API on $api (accepts only $GOOD_KEY)"
 note "copying the root"
 cp -a "$ROOT_CACHE" "$root"
 mkdir -p "$root/root/$NAME"
-cp -a "$repo/deploy" "$repo/config" "$root/root/$NAME/"
-install -m 0755 "$binary" "$root/root/$NAME/$NAME"
+cp "$deb" "$root/root/$NAME/${NAME}_${version}_ci.deb"
+# The upgrade: the same package, version $version+ci1.
+mkdir "$work/upgrade"
+dpkg-deb -R "$deb" "$work/upgrade/pkg"
+sed -i "s/^Version: .*/Version: $version+ci1/" "$work/upgrade/pkg/DEBIAN/control"
+dpkg-deb --root-owner-group -Zgzip -b "$work/upgrade/pkg" "$root/root/$NAME/${NAME}_${version}+ci1_ci.deb" >/dev/null
+rm -rf "$work/upgrade"
 
 systemd-nspawn -D "$root" --register=no --keep-unit -b --console=passive --machine=mmr-ci \
     > "$work/nspawn.log" 2>&1 &
@@ -144,23 +169,6 @@ else
     pass "no /bin/kill in the container (procps not installed)"
 fi
 
-# --- 5. install as an operator does -----------------------------------------------------------
-# To switch to the package: replace the body of install_relay with
-#   in_ct apt-get install -y /root/$NAME/$NAME.deb   (after copying scripts/build-deb.sh's output)
-install_relay() {
-    in_ct sh "/root/$NAME/deploy/install.sh" --binary "/root/$NAME/$NAME"
-}
-install_relay > "$work/install.log" 2>&1 || { cat "$work/install.log"; die "deploy/install.sh failed"; }
-pass "deploy/install.sh installed the relay"
-in_ct sh -c "sed -i 's|^#host = .*|host = $api|' /etc/$NAME/relay.conf && grep -q '^host = $api' /etc/$NAME/relay.conf" \
-    || die "could not point relay.conf at the stand-in"
-in_ct sh -c "install -m 0600 -o root -g root /dev/null /etc/$NAME/key && printf '%s\n' '$BAD_KEY' > /etc/$NAME/key"
-# Test-only drop-in: a quicker watchdog (see the header).
-in_ct sh -c "mkdir -p /etc/systemd/system/$UNIT.d && printf '[Service]\nWatchdogSec=10s\nTimeoutAbortSec=3s\n' > /etc/systemd/system/$UNIT.d/ci-watchdog.conf"
-in_ct systemctl daemon-reload
-in_ct systemctl enable --now "$NAME.socket" >/dev/null 2>&1
-in_ct systemctl enable "$UNIT" >/dev/null 2>&1
-
 # --- helpers ------------------------------------------------------------------------------------
 main_pid() { in_ct systemctl show -p MainPID --value "$UNIT"; }
 active() { [ "$(in_ct systemctl is-active "$UNIT" 2>/dev/null)" = active ]; }
@@ -175,9 +183,59 @@ wait_for() {
     note "timed out after ${seconds}s waiting for: $what"
     return 1
 }
-send() { in_ct "/usr/local/bin/$NAME" send "$@"; }
+send() { in_ct "/usr/bin/$NAME" send "$@"; }
 journal() { in_ct journalctl --no-pager -q "$@"; }
 standin_has() { curl -fsS "$api/_admin/events" | grep -q "\"$1\""; }
+
+socket_active() { [ "$(in_ct systemctl is-active "$NAME.socket" 2>/dev/null)" = active ]; }
+socket_inode() { in_ct stat -c %i "/run/$NAME/ingest.sock" 2>/dev/null; }
+socket_since() { in_ct systemctl show -p ActiveEnterTimestampMonotonic --value "$NAME.socket"; }
+
+# --- 5. install the package as an operator does: no key yet ------------------------------------------
+apt_install() {
+    in_ct env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" && return 0
+    # A cached root from an older version of this script may lack a dependency: fetch it from
+    # the mirror debootstrap used (the container shares the host's network).
+    note "apt-get install failed; apt-get update in the container and again"
+    in_ct apt-get update -q && in_ct env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+if apt_install "/root/$NAME/${NAME}_${version}_ci.deb" > "$work/install.log" 2>&1; then
+    pass "apt-get install ./${NAME}_${version}_ci.deb (Depends: $(dpkg-deb -f "$deb" Depends | cut -c1-80)…)"
+else
+    cat "$work/install.log"; die "apt-get install of the package failed"
+fi
+if grep -q "no API key yet" "$work/install.log" && grep -q "/etc/$NAME/key" "$work/install.log"; then
+    pass "without a key the install says where it goes: $(grep -m1 'no API key yet' "$work/install.log")"
+else
+    fail "the install output does not say where the key goes: $(tail -n 8 "$work/install.log")"
+fi
+enabled=$(in_ct systemctl is-enabled "$NAME.socket" 2>&1 || true)
+if [ "$enabled" = enabled ]; then pass "$NAME.socket is enabled (deb-systemd-helper)"; else fail "$NAME.socket is-enabled: $enabled"; fi
+if socket_active || active || in_ct test -e "/run/$NAME/ingest.sock"; then
+    fail "something started without a key: socket $(in_ct systemctl is-active "$NAME.socket"), service $(in_ct systemctl is-active "$UNIT")"
+else
+    pass "without a key nothing started: socket and service inactive, no /run/$NAME/ingest.sock"
+fi
+for who in "passwd $NAME" "group $NAME" "group millimetric-producers"; do
+    in_ct getent $who >/dev/null || fail "no $who in the container"
+done
+
+# The operator's steps (README "Install"): the config, the key, then the socket.
+in_ct sh -c "sed -i 's|^#host = .*|host = $api|' /etc/$NAME/relay.conf && grep -q '^host = $api' /etc/$NAME/relay.conf" \
+    || die "could not point relay.conf at the stand-in"
+in_ct sh -c "install -m 0600 -o root -g root /dev/null /etc/$NAME/key && printf '%s\n' '$BAD_KEY' > /etc/$NAME/key"
+# Test-only drop-in: a quicker watchdog (see the header).
+in_ct sh -c "mkdir -p /etc/systemd/system/$UNIT.d && printf '[Service]\nWatchdogSec=10s\nTimeoutAbortSec=3s\n' > /etc/systemd/system/$UNIT.d/ci-watchdog.conf"
+in_ct systemctl daemon-reload
+in_ct systemctl enable --now "$NAME.socket" >/dev/null 2>&1
+# README: "systemctl enable millimetric-relay.service as well makes it start at boot". Purge must
+# remove the links this makes too.
+in_ct systemctl enable "$UNIT" >/dev/null 2>&1
+if socket_active && in_ct test -S "/run/$NAME/ingest.sock"; then
+    pass "with the key in place, systemctl enable --now $NAME.socket listens on /run/$NAME/ingest.sock ($(in_ct stat -c '%U:%G %a' "/run/$NAME/ingest.sock"))"
+else
+    fail "$NAME.socket is not listening after enable --now"
+fi
 
 # --- 6. socket activation, status, the key --------------------------------------------------------
 if active; then fail "the service runs before anything connected (expected socket activation)"; fi
@@ -288,11 +346,11 @@ if out=$(in_ct systemctl stop "$UNIT" 2>&1); then
 else
     fail "systemctl stop $UNIT: $out"
 fi
-queued=$(in_ct "/usr/local/bin/$NAME" status --json 2>/dev/null | tr ',' '\n' | sed -n 's/.*"queued_events" *: *\([0-9]*\).*/\1/p' | head -n1)
+queued=$(in_ct "/usr/bin/$NAME" status --json 2>/dev/null | tr ',' '\n' | sed -n 's/.*"queued_events" *: *\([0-9]*\).*/\1/p' | head -n1)
 if [ "${queued:-0}" -ge 1 ]; then
     pass "the queue is kept while stopped ($queued event(s), millimetric-relay status --json)"
 else
-    fail "no queued event after the stop: $(in_ct "/usr/local/bin/$NAME" status 2>&1 | head -n 6)"
+    fail "no queued event after the stop: $(in_ct "/usr/bin/$NAME" status 2>&1 | head -n 6)"
 fi
 curl -fsS -X POST -d '{"down":false}' "$api/_admin/faults" >/dev/null
 if send '{"event":"ci-wake","event_id":"ci-ev-3"}' 2>&1 | grep -q '"ok":true' && wait_for 20 "reactivation" active; then
@@ -324,6 +382,99 @@ if [ -n "$security" ] && awk -v e="$security" 'BEGIN { exit !(e + 0 <= 1.5) }'; 
     pass "systemd-analyze security $UNIT (installed, with the drop-in): $security <= 1.5"
 else
     fail "systemd-analyze security $UNIT: '${security:-no figure}' (limit 1.5)"
+fi
+
+# --- 12. upgrade: the service restarts, the socket stays open, nothing is lost ----------------------
+curl -fsS -X POST -d '{"down":true}' "$api/_admin/faults" >/dev/null
+send '{"event":"ci-before-upgrade","event_id":"ci-ev-4"}' >/dev/null 2>&1 || fail "send before the upgrade"
+wait_for 20 "service active before the upgrade" active || fail "$UNIT is not running before the upgrade"
+old_pid=$(main_pid); old_inode=$(socket_inode); old_since=$(socket_since)
+# A producer that sends one event at a time, throughout the upgrade, each on a new connection.
+in_ct sh -c 'i=0; while [ ! -e /run/ci-stop-producer ]; do i=$((i+1))
+        if /usr/bin/'"$NAME"' send "{\"event\":\"ci-upgrade\",\"event_id\":\"ci-up-$i\"}" 2>&1 | grep -q "\"ok\":true"
+        then echo "acked ci-up-$i"; else echo "NOT ACKED ci-up-$i"; fi; sleep 0.1; done' > "$work/producer.log" 2>&1 &
+producer=$!
+acked() { grep -c '^acked' "$work/producer.log" || true; }
+at_least_acked() { [ "$(acked)" -ge "$1" ]; }
+wait_for 20 "the producer's first acks" at_least_acked 3 || true
+upgrade_deb="/root/$NAME/${NAME}_${version}+ci1_ci.deb"
+t0=$(date +%s)
+if apt_install "$upgrade_deb" > "$work/upgrade.log" 2>&1; then
+    pass "apt-get install ./${NAME}_${version}+ci1_ci.deb (upgrade from $version, $(( $(date +%s) - t0 )) s)"
+else
+    fail "the upgrade failed: $(tail -n 10 "$work/upgrade.log")"
+fi
+during=$(acked)
+wait_for 20 "acks after the upgrade" at_least_acked $((during + 3)) || true
+in_ct touch /run/ci-stop-producer
+wait "$producer" || true
+installed=$(in_ct dpkg-query -W -f='${Version}' "$NAME" 2>/dev/null || true)
+[ "$installed" = "$version+ci1" ] || fail "dpkg-query says $NAME ${installed:-not installed} after the upgrade"
+restarted() { p=$(main_pid); [ "$p" != 0 ] && [ "$p" != "$old_pid" ] && active; }
+if wait_for 20 "restart by the upgrade" restarted; then
+    pass "the upgrade restarted $UNIT (MainPID $old_pid → $(main_pid))"
+else
+    fail "the upgrade did not restart $UNIT (MainPID $(main_pid), was $old_pid; $(in_ct systemctl is-active "$UNIT"))"
+fi
+new_inode=$(socket_inode); new_since=$(socket_since)
+if [ -n "$old_inode" ] && [ "$new_inode" = "$old_inode" ] && [ "$new_since" = "$old_since" ] && socket_active; then
+    pass "the socket stayed open through the upgrade (inode $new_inode, active since $new_since µs, unchanged)"
+else
+    fail "the socket was replaced by the upgrade: inode $old_inode → $new_inode, active since $old_since → $new_since"
+fi
+not_acked=$(grep -c '^NOT ACKED' "$work/producer.log" || true)
+total=$(grep -c 'ci-up-' "$work/producer.log" || true)
+if [ "$not_acked" -eq 0 ] && [ "$(acked)" -gt "$during" ] && [ "$during" -ge 3 ]; then
+    pass "a producer sending throughout the upgrade got all $total events acked ($during by the end of apt-get)"
+else
+    fail "producer during the upgrade: $not_acked of $total not acked ($(grep -m3 'NOT ACKED' "$work/producer.log" | tr '\n' ' '))"
+fi
+queued=$(in_ct "/usr/bin/$NAME" status --json 2>/dev/null | tr ',' '\n' | sed -n 's/.*"queued_events" *: *\([0-9]*\).*/\1/p' | head -n1)
+if [ "${queued:-0}" -ge 1 ]; then pass "the queue survived the upgrade ($queued event(s))"; else fail "no queued events after the upgrade"; fi
+curl -fsS -X POST -d '{"down":false}' "$api/_admin/faults" >/dev/null
+all_delivered() {
+    local events; events=$(curl -fsS "$api/_admin/events") || return 1
+    grep -q '"ci-ev-4"' <<<"$events" || return 1
+    local id; for id in $(sed -n 's/^acked //p' "$work/producer.log"); do grep -q "\"$id\"" <<<"$events" || return 1; done
+}
+if wait_for 60 "the queued events delivered after the upgrade" all_delivered; then
+    pass "after the upgrade the events queued before and during it reached the API (ci-ev-4 and the $(acked) acked ci-up-N)"
+else
+    fail "events queued across the upgrade were not all delivered"
+fi
+
+# --- 13. remove stops everything and keeps the data; purge leaves nothing -----------------------
+relay_processes() { in_ct sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -c '^millimetric' || true; }
+if in_ct env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "$NAME" > "$work/remove.log" 2>&1; then
+    pass "apt-get remove $NAME"
+else
+    fail "apt-get remove: $(tail -n 8 "$work/remove.log")"
+fi
+if ! active && ! socket_active && [ "$(relay_processes)" -eq 0 ]; then
+    pass "remove stopped the service and the socket (both $(in_ct systemctl is-active "$NAME.socket"), no relay process left)"
+else
+    fail "after remove: service $(in_ct systemctl is-active "$UNIT"), socket $(in_ct systemctl is-active "$NAME.socket"), $(relay_processes) relay process(es)"
+fi
+if in_ct test -f "/etc/$NAME/relay.conf" -a -f "/etc/$NAME/key" && [ -n "$(in_ct ls -A "/var/lib/$NAME")" ]; then
+    pass "remove kept the config, the key and the outbox"
+else
+    fail "remove lost the config, the key or the outbox"
+fi
+in_ct rm -rf "/etc/systemd/system/$UNIT.d"                 # the test's own drop-in
+if in_ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$NAME" > "$work/purge.log" 2>&1; then
+    pass "apt-get purge $NAME"
+else
+    fail "apt-get purge: $(tail -n 8 "$work/purge.log")"
+fi
+left=$(in_ct sh -c "ls -d /usr/bin/$NAME /etc/$NAME /var/lib/$NAME /run/$NAME /usr/lib/systemd/system/$NAME.* \
+        /usr/lib/sysusers.d/$NAME.conf /usr/lib/tmpfiles.d/$NAME.conf /usr/share/doc/$NAME \
+        /usr/share/lintian/overrides/$NAME /usr/share/man/man1/$NAME.1.gz 2>/dev/null;
+    find /etc/systemd /var/lib/systemd -name '*$NAME*' 2>/dev/null; true" | tr '\n' ' ')
+units=$(in_ct systemctl list-unit-files --no-legend "$NAME*" 2>/dev/null | tr '\n' ' ' || true)
+if [ -z "$left" ] && [ -z "$units" ] && ! in_ct dpkg -s "$NAME" >/dev/null 2>&1; then
+    pass "purge left nothing: no file, directory, unit, enablement link or dpkg state (the outbox is gone)"
+else
+    fail "left after purge: files: ${left:-none}; units: ${units:-none}"
 fi
 
 echo "real-systemd: $(( $(date +%s) - started )) s"
