@@ -250,7 +250,7 @@ import Testing
                 try foreign.execute("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers(name) VALUES ('x')")
                 try foreign.close()
             } else {
-                FileManager.default.createFile(atPath: relay.databasePath, contents: content)
+                _ = FileManager.default.createFile(atPath: relay.databasePath, contents: content)
             }
             let before = try Data(contentsOf: URL(fileURLWithPath: relay.databasePath))
             let (status, output) = try relay.runToExit()

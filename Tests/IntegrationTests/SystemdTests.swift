@@ -11,7 +11,7 @@ import Testing
         relay.environment["NOTIFY_SOCKET"] = notify.path
         relay.environment["WATCHDOG_USEC"] = "1000000"  // pings every 0.5 s
         try relay.start(waitForSocket: false)
-        #expect(try RelayProcess.eventually(timeout: .seconds(20)) { notify.count(of: "READY=1") == 1 })
+        #expect(RelayProcess.eventually(timeout: .seconds(20)) { notify.count(of: "READY=1") == 1 })
         // READY=1 means the socket accepts: connecting right away must work.
         #expect((try? IngestClient(path: relay.socketPath)) != nil)
         _ = try relay.send([#"{"event":"a","event_id":"sd-1"}"#])
@@ -26,7 +26,7 @@ import Testing
         #expect(statuses.allSatisfy { !$0.contains(StandInProcess.secretKey) })
         // SIGHUP (systemctl reload): RELOADING=1 with MONOTONIC_USEC, then READY=1 again.
         relay.signal(SIGHUP)
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { notify.count(of: "READY=1") == 2 })
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { notify.count(of: "READY=1") == 2 })
         let lines = notify.lines.map(\.line)
         let reloading = try #require(lines.firstIndex(of: "RELOADING=1"))
         #expect(lines[reloading + 1].hasPrefix("MONOTONIC_USEC="))
@@ -59,9 +59,9 @@ import Testing
         relay.environment["WATCHDOG_USEC"] = "1000000"
         relay.environment["MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER"] = "3"
         try relay.start()
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { notify.count(of: "WATCHDOG=1") >= 2 })
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { notify.count(of: "WATCHDOG=1") >= 2 })
         // The stall starts 3 s after start; the daemon notices within 2.5 s and says so once.
-        #expect(try RelayProcess.eventually(timeout: .seconds(20)) { relay.allOutput.contains("not pinging the watchdog") })
+        #expect(RelayProcess.eventually(timeout: .seconds(20)) { relay.allOutput.contains("not pinging the watchdog") })
         // Then the pings stop: wait until the last one is 3 watchdog intervals old. Pings that
         // went on would keep the last one young, and this would time out.
         func lastPing() -> ContinuousClock.Instant? { notify.lines.last { $0.line == "WATCHDOG=1" }?.at }
@@ -86,16 +86,16 @@ import Testing
         activate.arguments = ["-l", relay.socketPath] + passed + [try RelayProcess.executableURL().path, "run", "--state-dir", relay.stateDirectory]
         activate.environment = relay.environment
         let log = relay.directory.appendingPathComponent("activate.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         activate.standardError = try FileHandle(forWritingTo: log)
         activate.standardOutput = activate.standardError
         try activate.run()
         defer { if activate.isRunning { kill(activate.processIdentifier, SIGKILL) } }
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: relay.socketPath) })
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: relay.socketPath) })
         // systemd-socket-activate starts the daemon on the first connection.
         let acks = try relay.send([#"{"event":"a","event_id":"act-1"}"#, #"{"event":"b","event_id":"act-2"}"#])
         #expect(acks == [#"{"ok":true,"event_id":"act-1"}"#, #"{"ok":true,"event_id":"act-2"}"#])
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) {
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) {
             ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("serving the socket inherited from systemd")
         })
         kill(activate.processIdentifier, SIGTERM)

@@ -35,7 +35,7 @@ final class RelayProcess: @unchecked Sendable {
         let template = "/tmp/mmr-XXXXXX"
         var buffer = Array(template.utf8CString)
         guard mkdtemp(&buffer) != nil else { throw RelayFailure("mkdtemp failed") }
-        directory = URL(fileURLWithPath: String(cString: buffer))
+        directory = URL(fileURLWithPath: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         self.arguments = arguments
         var env: [String: String] = [
             "PATH": "/usr/bin:/bin", "MILLIMETRIC_HOST": host,
@@ -67,7 +67,7 @@ final class RelayProcess: @unchecked Sendable {
         process.executableURL = try Self.executableURL()
         process.arguments = ["run", "--socket", socketPath, "--state-dir", stateDirectory] + arguments
         process.environment = environment
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let log = FileHandle(forWritingAtPath: outputPath)!
         process.standardOutput = log
         process.standardError = log
