@@ -172,17 +172,9 @@ public final class IngestServer: Service, Sendable {
         if state.withLock({ $0.createdSocketFile }) {
             unlink(configuration.socketPath)
         }
-        let open = connections.withLock { Array($0.values) }
-        for connection in open {
-            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        }
-        let deadline = ContinuousClock.now + .nanoseconds(configuration.shutdownTimeout.nanoseconds)
-        while connectionCount > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        for connection in connections.withLock({ Array($0.values) }) {
-            try? await connection.close()
-        }
+        await ConnectionDrain.quiesceAndClose(
+            open: { connections.withLock { Array($0.values) } }, openCount: { connectionCount },
+            timeout: configuration.shutdownTimeout)
         logger.debug("ingest stopped")
     }
 }

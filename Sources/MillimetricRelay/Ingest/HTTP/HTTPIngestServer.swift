@@ -141,16 +141,9 @@ public final class HTTPIngestServer: Service, Sendable {
         }) else { return }
         try? await channel.close()
         if case .unix(let path) = configuration.address { unlink(path) }
-        for connection in connections.withLock({ Array($0.values) }) {
-            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        }
-        let deadline = ContinuousClock.now + .nanoseconds(configuration.shutdownTimeout.nanoseconds)
-        while connectionCount > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        for connection in connections.withLock({ Array($0.values) }) {
-            try? await connection.close()
-        }
+        await ConnectionDrain.quiesceAndClose(
+            open: { connections.withLock { Array($0.values) } }, openCount: { connectionCount },
+            timeout: configuration.shutdownTimeout)
         logger.debug("http ingest stopped")
     }
 }
