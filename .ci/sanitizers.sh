@@ -19,12 +19,14 @@
 # Excluded under both (timing, not memory or threads; docs/sanitizers.md):
 #   tenThousandEventsArriveExactlyOnceWithoutA429 - counts 429s against the API's exact rate;
 #   a sanitized relay is slow enough to bunch requests.
+#   pipelinedRequestsAreAnsweredInOrderAndShareCommits - counts group commits against requests;
+#   a sanitized relay parses so slowly that the writer commits nearly every request alone.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 sanitizers=("$@")
 [ ${#sanitizers[@]} -eq 0 ] && sanitizers=(thread address)
-skip='tenThousandEventsArriveExactlyOnceWithoutA429'
+skip='tenThousandEventsArriveExactlyOnceWithoutA429|pipelinedRequestsAreAnsweredInOrderAndShareCommits'
 work="$(mktemp -d /tmp/mmr-sanitizers-XXXXXX)"
 swift_bin="$(dirname "$(readlink -f "$(command -v swift)")")"
 failed=0
