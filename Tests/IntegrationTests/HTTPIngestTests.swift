@@ -196,22 +196,11 @@ import Glibc
         // be lost in one of them (the window is a few milliseconds per crash).
         for round in 0..<3 {
             if round > 0 { try relay.start() }
-            let outputPath = relay.directory.appendingPathComponent("flood-\(round).out").path
-            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-            let node = Process()
-            node.executableURL = URL(fileURLWithPath: "/usr/bin/node")
-            node.arguments = ["-e", Self.nodeFlood]
-            node.environment = ["PATH": "/usr/bin:/bin", "MILLIMETRIC_HOST": try relay.httpBase(), "MILLIMETRIC_KEY": Self.key]
-            node.standardOutput = FileHandle(forWritingAtPath: outputPath)!
-            try node.run()
-            func answered() -> [String] {
-                ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            }
-            #expect(RelayProcess.eventually(timeout: .seconds(60)) { answered().count >= 1_500 })
+            let flood = try NodeFlood(against: relay, output: "flood-\(round).out")
+            #expect(RelayProcess.eventually(timeout: .seconds(60)) { flood.answered().count >= 1_500 })
             relay.kill9()
-            node.waitUntilExit()
-            // Only complete lines count: an id is printed whole, after its 202.
-            acked.formUnion(answered().filter { $0.count == 36 })
+            flood.process.waitUntilExit()
+            acked.formUnion(flood.answeredIDs())
         }
         #expect(acked.count >= 4_500)
         try relay.start()
@@ -227,22 +216,40 @@ extension HTTPIngestTests {
     @Test func aStopInTheMiddleOfAFloodAnswersWhatItReadAndLosesNothing() throws {
         let relay = try RelayProcess.withHTTP(host: "http://127.0.0.1:9")
         defer { relay.terminate() }
-        let outputPath = relay.directory.appendingPathComponent("flood.out").path
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let node = Process()
-        node.executableURL = URL(fileURLWithPath: "/usr/bin/node")
-        node.arguments = ["-e", Self.nodeFlood]
-        node.environment = ["PATH": "/usr/bin:/bin", "MILLIMETRIC_HOST": try relay.httpBase(), "MILLIMETRIC_KEY": Self.key]
-        node.standardOutput = FileHandle(forWritingAtPath: outputPath)!
-        try node.run()
-        func answered() -> [String] {
-            ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
-        #expect(RelayProcess.eventually(timeout: .seconds(60)) { answered().count >= 1_000 })
+        let flood = try NodeFlood(against: relay, output: "flood.out")
+        #expect(RelayProcess.eventually(timeout: .seconds(60)) { flood.answered().count >= 1_000 })
         #expect(relay.terminate() == 0, "\(relay.allOutput.suffix(2000))")
-        node.waitUntilExit()
-        let acked = Set(answered().filter { $0.count == 36 })
+        flood.process.waitUntilExit()
+        let acked = Set(flood.answeredIDs())
         #expect(acked.count >= 1_000)
         #expect(acked.subtracting(try relay.queuedEventIDs().keys).isEmpty)
+    }
+}
+
+/// `HTTPIngestTests.nodeFlood` running against a relay: four keep-alive clients posting track
+/// and batch requests, each answered id printed on its own line to a file in the relay's directory.
+struct NodeFlood {
+    let process: Process
+    let outputPath: String
+
+    init(against relay: RelayProcess, output name: String) throws {
+        outputPath = relay.directory.appendingPathComponent(name).path
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/node")
+        process.arguments = ["-e", HTTPIngestTests.nodeFlood]
+        process.environment = ["PATH": "/usr/bin:/bin", "MILLIMETRIC_HOST": try relay.httpBase(), "MILLIMETRIC_KEY": HTTPIngestTests.key]
+        process.standardOutput = FileHandle(forWritingAtPath: outputPath)!
+        try process.run()
+    }
+
+    /// Every line printed so far.
+    func answered() -> [String] {
+        ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// The ids answered 202: only complete lines count, since an id is printed whole after its 202.
+    func answeredIDs() -> [String] {
+        answered().filter { $0.count == 36 }
     }
 }
