@@ -25,9 +25,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // What both tools share: the seeded generator that makes a run replayable.
+        .target(name: "ChaosSupport"),
         .executableTarget(
             name: "Chaos",
             dependencies: [
+                "ChaosSupport",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -37,6 +40,7 @@ let package = Package(
         .executableTarget(
             name: "PowerCut",
             dependencies: [
+                "ChaosSupport",
                 "CPowerCutSQLite",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
                 .product(name: "PowerCutVFS", package: "millimetric-relay"),

@@ -76,7 +76,7 @@ struct ChaosCommand: ParsableCommand {
             // Short: a Unix socket path must stay under 108 bytes.
             var template = Array("/tmp/mmr-chaos-XXXXXX".utf8CString)
             guard mkdtemp(&template) != nil else { throw ExitCode(2) }
-            directory = String(cString: template)
+            directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         let settings = ChaosSettings(
             duration: .seconds(duration), producers: producers, ratePerProducer: rate, killGap: killMin...killMax,

@@ -1,3 +1,4 @@
+import ChaosSupport
 import Foundation
 import MillimetricRelay
 import Synchronization

@@ -18,7 +18,7 @@ final class Relay: Sendable {
         socketPath = (directory as NSString).appendingPathComponent("ingest.sock")
         stateDirectory = (directory as NSString).appendingPathComponent("state")
         logPath = (directory as NSString).appendingPathComponent("relay.log")
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         // Explicit, so nothing of the caller's environment (a NOTIFY_SOCKET, another key) leaks in.
         environment = [
             "PATH": "/usr/bin:/bin",

@@ -1,3 +1,4 @@
+import ChaosSupport
 import MillimetricRelay
 import Synchronization
 

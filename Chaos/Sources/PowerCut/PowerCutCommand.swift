@@ -1,3 +1,4 @@
+import ChaosSupport
 import ArgumentParser
 import Foundation
 import Logging

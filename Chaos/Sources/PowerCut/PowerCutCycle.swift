@@ -1,3 +1,4 @@
+import ChaosSupport
 import Foundation
 import Logging
 @_spi(Testing) import MillimetricRelay

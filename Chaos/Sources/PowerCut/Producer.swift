@@ -1,3 +1,4 @@
+import ChaosSupport
 import Dispatch
 import Foundation
 @_spi(Testing) import MillimetricRelay
