@@ -68,11 +68,16 @@ let package = Package(
             // A PIE has 57,000 relative relocations (1.3 MB of .rela.dyn, read whole at start);
             // lld packs them into 11 KB of DT_RELR (glibc >= 2.36, Debian 12), which gold, the
             // default linker, cannot. Measured on the packaged binary: -2.2 MB peak and at rest.
+            // deploy/link-order.txt (scripts/link-order.sh: every function that runs at start
+            // and under load) puts that code in one block at the start of .text, so the kernel's
+            // 64 KB fault-around maps 6 MB of it instead of 9; stale names are ignored.
             linkerSettings: [
                 .unsafeFlags([
                     "-use-ld=lld",
                     "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
                     "-Xlinker", "--no-export-dynamic",
+                    "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/deploy/link-order.txt",
+                    "-Xlinker", "--no-warn-symbol-ordering",
                 ], .when(configuration: .release)),
             ]
         ),
