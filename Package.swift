@@ -60,6 +60,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // Release links of the daemon only (the packaged binary, issue #11): memory a running
+            // relay maps from its own file. The toolchain's static-stdlib-args.lnk exports every
+            // symbol (-export-dynamic): 15,000 entries, 1.4 MB of .dynsym/.dynstr/.gnu.hash that
+            // ld.so searches on each library's lookups; nothing dlsym()s the relay, so don't.
+            // A PIE has 57,000 relative relocations (1.3 MB of .rela.dyn, read whole at start);
+            // lld packs them into 11 KB of DT_RELR (glibc >= 2.36, Debian 12), which gold, the
+            // default linker, cannot. Measured on the packaged binary: -2.2 MB peak and at rest.
+            // deploy/link-order.txt (scripts/link-order.sh: every function that runs at start
+            // and under load) puts that code in one block at the start of .text, so the kernel's
+            // 64 KB fault-around maps 6 MB of it instead of 9; stale names are ignored.
+            linkerSettings: [
+                .unsafeFlags([
+                    "-use-ld=lld",
+                    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                    "-Xlinker", "--no-export-dynamic",
+                    "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/deploy/link-order.txt",
+                    "-Xlinker", "--no-warn-symbol-ordering",
+                ], .when(configuration: .release)),
             ]
         ),
         // A local stand-in for the Millimetric API, written independently of the relay's own

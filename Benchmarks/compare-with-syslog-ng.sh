@@ -11,7 +11,10 @@
 #        RELAY_BIN=PATH             default: $(swift build -c release --show-bin-path)/millimetric-relay;
 #                                   the packaged binary: RELAY_BIN=$(scripts/build-deb.sh --binary-only | tail -1)
 #        RELAY_SETTINGS="batch_rate=1000000 batch_burst=1000000"   MILLIMETRIC_RELAY_<KEY> settings
+#        RELAY_ENV="NAME=VALUE ..."  more environment for the relay only (e.g. GLIBC_TUNABLES=...,
+#                                   NIO_SINGLETON_GROUP_LOOP_COUNT=2), to try a setting without a rebuild
 #        KEEP=1                     keep our run directory (/tmp/mmr-compare.*)
+#        EVICT=0                    keep RELAY_BIN's pages in the page cache as they are (see below)
 #
 # Nothing under PEERS_DIR is modified: bench.sh runs from its directory and writes its run
 # directories in /tmp/sng-bench.*; ours goes to /tmp/mmr-compare.*. Every process is started
@@ -32,8 +35,8 @@ set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 : "${PEERS_DIR:=/work/shared/peers}"
-: "${CLIENTS:=4}" "${EVENTS:=50000}" "${ACK_WINDOW:=1000}" "${UPSTREAM_PORT:=18080}" "${KEEP:=0}"
-: "${RELAY_SETTINGS:=batch_rate=1000000 batch_burst=1000000}"
+: "${CLIENTS:=4}" "${EVENTS:=50000}" "${ACK_WINDOW:=1000}" "${UPSTREAM_PORT:=18080}" "${KEEP:=0}" "${EVICT:=1}"
+: "${RELAY_SETTINGS:=batch_rate=1000000 batch_burst=1000000}" "${RELAY_ENV:=}"
 export CLIENTS EVENTS UPSTREAM_PORT
 
 if [ -z "${RELAY_BIN:-}" ]; then
@@ -42,6 +45,22 @@ fi
 if [ ! -x "$RELAY_BIN" ]; then
     echo "no relay binary at $RELAY_BIN: run swift build -c release in $ROOT, or set RELAY_BIN" >&2
     exit 1
+fi
+
+# RSS counts the pages of the binary that are mapped, and how many one fault maps depends on how
+# the file sits in the page cache: a file just written (by objcopy in build-deb.sh, or by dpkg)
+# is cached in large folios, which a fault maps whole: 1 to 3 MB more RSS, both at rest and at
+# the peak, than the same binary read from disk (2026-12, kernel 6.18). So the binary's cached
+# pages are dropped first (fsync, then POSIX_FADV_DONTNEED; a no-op for pages another process
+# maps), and every run starts as after a reboot. syslog-ng's files were installed long before.
+if [ "$EVICT" = 1 ]; then
+    python3 - "$RELAY_BIN" <<'EOF' || echo "could not drop $RELAY_BIN from the page cache" >&2
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.fsync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+os.close(fd)
+EOF
 fi
 
 # start_upstream, wait_delivered, stop_pid, proc_hwm_kb, proc_cpu_s, proc_io, log, $PY, $UP_PID
@@ -82,6 +101,7 @@ relay_env=(PATH=/usr/bin:/bin MILLIMETRIC_KEY="$RELAY_API_KEY")
 for kv in $RELAY_SETTINGS; do
     relay_env+=("MILLIMETRIC_RELAY_$(printf '%s' "${kv%%=*}" | tr '[:lower:]' '[:upper:]')=${kv#*=}")
 done
+for kv in $RELAY_ENV; do relay_env+=("$kv"); done
 env -i "${relay_env[@]}" "$RELAY_BIN" run --socket "$dir/relay.sock" --state-dir "$dir/state" \
     --host "http://127.0.0.1:$UPSTREAM_PORT" 2>"$dir/relay.log" &
 REL_PID=$!
