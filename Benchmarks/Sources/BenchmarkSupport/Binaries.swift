@@ -39,7 +39,9 @@ public struct Binaries: Sendable {
         guard let built = Self.modificationDate(relay) else { return nil }
         let sources = URL(fileURLWithPath: Self.repositoryRoot).appendingPathComponent("Sources")
         guard let files = FileManager.default.enumerator(atPath: sources.path) else { return nil }
-        for case let file as String in files where file.hasSuffix(".swift") || file.hasSuffix(".h") {
+        // RelayTestKit is test support under Sources/ that the relay never links.
+        for case let file as String in files
+        where (file.hasSuffix(".swift") || file.hasSuffix(".h")) && !file.hasPrefix("RelayTestKit/") {
             if let date = Self.modificationDate(sources.appendingPathComponent(file).path), date > built {
                 return "warning: Sources/\(file) is newer than \(relay); rebuild with swift build -c release"
             }
