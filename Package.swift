@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "MillimetricRelay", targets: ["MillimetricRelay"]),
         // Test support only, for the power-cut driver in Chaos/: never a dependency of the relay.
         .library(name: "PowerCutVFS", targets: ["PowerCutVFS"]),
+        // Test support only, for the tests, Benchmarks/ and Chaos/: never a dependency of the relay.
+        .library(name: "RelayTestKit", targets: ["RelayTestKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -94,6 +96,11 @@ let package = Package(
             ]
         ),
 
+        // The one test kit (issue 15): child processes, the relay and the stand-in as child
+        // processes, a loopback HTTP client, the seeded generator. The tests, the benchmarks and
+        // the chaos tools link it; millimetric-relay never does.
+        .target(name: "RelayTestKit", dependencies: ["MillimetricRelay"]),
+
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "CurlSupportTests", dependencies: ["CurlSupport"]),
         .testTarget(name: "SystemdSupportTests", dependencies: ["SystemdSupport"]),
@@ -102,6 +109,7 @@ let package = Package(
             name: "MillimetricRelayTests",
             dependencies: [
                 "MillimetricRelay",
+                "RelayTestKit",
                 "SystemdSupport",
                 "SQLiteSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -117,6 +125,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MillimetricRelay",
+                "RelayTestKit",
                 "SQLiteSupport",
             ]
         ),

@@ -25,12 +25,15 @@ let package = Package(
             dependencies: [
                 "CBenchSQLite",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "IngestBench",
             dependencies: [
                 "BenchmarkSupport",
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,6 +41,7 @@ let package = Package(
             name: "HTTPBench",
             dependencies: [
                 "BenchmarkSupport",
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +49,7 @@ let package = Package(
             name: "DrainBench",
             dependencies: [
                 "BenchmarkSupport",
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

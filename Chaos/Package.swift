@@ -25,13 +25,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // What both tools share: the seeded generator that makes a run replayable.
-        .target(name: "ChaosSupport"),
         .executableTarget(
             name: "Chaos",
             dependencies: [
-                "ChaosSupport",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,9 +38,9 @@ let package = Package(
         .executableTarget(
             name: "PowerCut",
             dependencies: [
-                "ChaosSupport",
                 "CPowerCutSQLite",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "PowerCutVFS", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

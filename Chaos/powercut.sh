@@ -12,19 +12,5 @@
 # resurrected=R`; the exit status is 1 when anything acked was lost or corrupt, or a purged row
 # came back after an acked forget, and 2 when the build failed.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-scratch="$root/.build-chaos"
-configuration="${POWERCUT_CONFIGURATION:-debug}"
-mkdir -p "$scratch"
-
-echo "== powercut: building ($configuration)"
-status=0
-swift build --package-path "$root/Chaos" --scratch-path "$scratch" -c "$configuration" --product powercut \
-    >"$scratch/build-powercut.log" 2>&1 || status=$?
-if [ "$status" -ne 0 ]; then
-    grep -E "error|warning: unre" "$scratch/build-powercut.log" | head -30 || true
-    echo "powercut: building failed (exit $status); see $scratch/build-powercut.log"
-    exit 2
-fi
-bin="$(swift build --package-path "$root/Chaos" --scratch-path "$scratch" -c "$configuration" --show-bin-path)"
+bin="$("$(dirname "$0")/build.sh" powercut "${POWERCUT_CONFIGURATION:-debug}" powercut)"
 exec "$bin/powercut" "$@"

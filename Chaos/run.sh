@@ -9,21 +9,5 @@
 # The last line printed is `chaos: acked=N delivered=N lost=L duplicates=D kills=K`; the exit
 # status is non-zero when anything acked was lost (or another check failed).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-scratch="$root/.build-chaos"
-configuration="${CHAOS_CONFIGURATION:-debug}"
-mkdir -p "$scratch"
-
-echo "== chaos: building ($configuration)"
-for product in chaos millimetric-relay millimetric-api-standin; do
-    status=0
-    swift build --package-path "$root/Chaos" --scratch-path "$scratch" -c "$configuration" --product "$product" \
-        >"$scratch/build-$product.log" 2>&1 || status=$?
-    if [ "$status" -ne 0 ]; then
-        grep -E "error|warning: unre" "$scratch/build-$product.log" | head -30 || true
-        echo "chaos: building $product failed (exit $status); see $scratch/build-$product.log"
-        exit 2
-    fi
-done
-bin="$(swift build --package-path "$root/Chaos" --scratch-path "$scratch" -c "$configuration" --show-bin-path)"
+bin="$("$(dirname "$0")/build.sh" chaos "${CHAOS_CONFIGURATION:-debug}" chaos millimetric-relay millimetric-api-standin)"
 exec "$bin/chaos" --relay "$bin/millimetric-relay" --standin "$bin/millimetric-api-standin" "$@"

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 @testable import MillimetricRelay
@@ -136,7 +137,7 @@ import Testing
         for testCase in Self.cases {
             try check(testCase, relay: relay)
         }
-        #expect(relay.process?.isRunning == true)
+        #expect(relay.isRunning)
     }
 
     private func check(_ testCase: Case, relay: RelayProcess) throws {
@@ -248,7 +249,7 @@ import Testing
             setsockopt(client.descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
         }
         #expect(try relay.send([Self.event("still-fine")]) == [#"{"ok":true,"event_id":"still-fine"}"#])
-        #expect(relay.process?.isRunning == true)
+        #expect(relay.isRunning)
     }
 
     @Test func forgetFromAPeerThatIsNotAllowedIsForbidden() throws {

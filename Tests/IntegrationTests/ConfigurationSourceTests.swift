@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 /// The configuration sources in their documented order (README "Configuration"), through the

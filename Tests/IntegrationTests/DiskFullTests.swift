@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 /// A full disk under the outbox (SPEC §4 `outbox_full`, §8 "nothing already stored is dropped"):
@@ -55,7 +56,7 @@ import Testing
 
         // The daemon stays up and answers every line: a group commit small enough to fit in the
         // space a failed one left in the WAL may still succeed, the rest is outbox_full.
-        #expect(relay.process?.isRunning == true)
+        #expect(relay.isRunning)
         let whileFull = try relay.send(Self.events("while-full", 20))
         #expect(whileFull.count == 20)
         #expect(whileFull.allSatisfy { Self.isOK($0) || $0.contains(#""error":"outbox_full""#) }, "\(whileFull)")
@@ -66,7 +67,7 @@ import Testing
         // The upstream comes back while the disk is still full: every acked event arrives.
         try api.setFaults(["down": false])
         #expect(try RelayProcess.eventually(timeout: .seconds(60)) { try DeliveryTests.receivedIDs(api).isSuperset(of: acked) })
-        #expect(relay.process?.isRunning == true)
+        #expect(relay.isRunning)
 
         // Space returns: new lines are acked again.
         try SmallFilesystem.grow(relay.stateDirectory, megabytes: 64)
@@ -96,7 +97,7 @@ import Testing
         try #require(!refusals.isEmpty, "the page limit was never reached")
         #expect(refusals.allSatisfy { $0["error"] as? String == "outbox_full" }, "\(refusals.first ?? [:])")
         #expect((refusals.first?["message"] as? String)?.contains("disk holding the outbox is full") == true)
-        #expect(relay.process?.isRunning == true)
+        #expect(relay.isRunning)
         let queued = try relay.queuedEventIDs()
         #expect(Set(acked).isSubset(of: Set(queued.keys)))
 

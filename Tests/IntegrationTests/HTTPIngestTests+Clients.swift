@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 /// What real HTTP clients do (SPEC §4b): keep-alive, `Expect: 100-continue`, chunked bodies,

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 /// Every refusal of SPEC §4b, in the API's status codes and shape, and nothing stored for any.

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Synchronization
 import Testing
 
@@ -427,7 +428,7 @@ struct StandInTests {
         defer { api.stop() }
         try api.setFaults(["drop_connections": true])
 
-        #expect(throws: StandInProcess.Failure.connectionClosed) {
+        #expect(throws: TestKitError.connectionClosed) {
             try api.post("/v1/batch", json: #"{"events":[{"event":"e","event_id":"dropped-1"}]}"#)
         }
         try api.setFaults(["drop_connections": false])

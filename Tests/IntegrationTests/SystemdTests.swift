@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 @testable import MillimetricRelay
@@ -39,7 +40,7 @@ import Testing
     @Test func theRelaysThreadsCarryTheirNames() throws {
         let relay = try RelayProcess()
         defer { relay.terminate() }
-        let pid = try #require(relay.process?.processIdentifier)
+        let pid = try #require(relay.pid)
         var names = Set<String>()
         let named = RelayProcess.eventually(timeout: .seconds(10)) {
             let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []

@@ -1,5 +1,6 @@
 import CBenchSQLite
 import Foundation
+import RelayTestKit
 
 /// The machine's durable-insert limit: a bare loop that inserts rows into a fresh SQLite
 /// database in WAL mode with a prepared statement, `transactionSize` rows per commit, with the
@@ -24,7 +25,7 @@ public enum BareSQLite {
     /// - Parameter synchronous: `full` or `normal`.
     public static func run(
         rows: OutboxRows, transactionSize: Int, synchronous: String, schema: Schema, path: String
-    ) throws(BenchmarkError) -> Result {
+    ) throws(TestKitError) -> Result {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let database = try BenchDatabase(path: path)
@@ -32,7 +33,7 @@ public enum BareSQLite {
         try database.execute("PRAGMA page_size = 16384")
         try database.execute("PRAGMA journal_mode = WAL")
         guard ["full", "normal"].contains(synchronous.lowercased()) else {
-            throw BenchmarkError("synchronous must be full or normal")
+            throw TestKitError("synchronous must be full or normal")
         }
         try database.execute("PRAGMA synchronous = \(synchronous.uppercased())")
         let insertSQL: String
@@ -65,10 +66,10 @@ public enum BareSQLite {
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let start = Monotonic.nanoseconds()
         // The closures return the failure: `withUnsafeBytes` would erase a typed throw.
-        let failure: BenchmarkError? = rows.bodies.bytes.withUnsafeBytes {
-            (bodies: UnsafeRawBufferPointer) -> BenchmarkError? in
-            rows.eventIDs.bytes.withUnsafeBytes { (ids: UnsafeRawBufferPointer) -> BenchmarkError? in
-                rows.userIDs.bytes.withUnsafeBytes { (users: UnsafeRawBufferPointer) -> BenchmarkError? in
+        let failure: TestKitError? = rows.bodies.bytes.withUnsafeBytes {
+            (bodies: UnsafeRawBufferPointer) -> TestKitError? in
+            rows.eventIDs.bytes.withUnsafeBytes { (ids: UnsafeRawBufferPointer) -> TestKitError? in
+                rows.userIDs.bytes.withUnsafeBytes { (users: UnsafeRawBufferPointer) -> TestKitError? in
                     func bind(_ index: Int32, _ base: UnsafeRawBufferPointer, _ range: Range<Int>?) {
                         if let range {
                             _ = bench_sqlite_bind_text_static(
@@ -83,7 +84,7 @@ public enum BareSQLite {
                     var row = 0
                     while row < rows.count {
                         guard sqlite3_step(begin) == SQLITE_DONE else {
-                            return BenchmarkError("BEGIN: \(database.lastError)")
+                            return TestKitError("BEGIN: \(database.lastError)")
                         }
                         sqlite3_reset(begin)
                         let end = min(rows.count, row + size)
@@ -97,13 +98,13 @@ public enum BareSQLite {
                                 sqlite3_bind_int64(insert, 5, receivedAt)
                             }
                             guard sqlite3_step(insert) == SQLITE_DONE else {
-                                return BenchmarkError("INSERT: \(database.lastError)")
+                                return TestKitError("INSERT: \(database.lastError)")
                             }
                             sqlite3_reset(insert)
                             row += 1
                         }
                         guard sqlite3_step(commit) == SQLITE_DONE else {
-                            return BenchmarkError("COMMIT: \(database.lastError)")
+                            return TestKitError("COMMIT: \(database.lastError)")
                         }
                         sqlite3_reset(commit)
                     }
@@ -114,7 +115,7 @@ public enum BareSQLite {
         if let failure { throw failure }
         let seconds = Monotonic.seconds(from: start, to: Monotonic.nanoseconds())
         let stored = try database.scalar("SELECT count(*) FROM events")
-        guard stored == rows.count else { throw BenchmarkError("bare SQLite stored \(stored) of \(rows.count) rows") }
+        guard stored == rows.count else { throw TestKitError("bare SQLite stored \(stored) of \(rows.count) rows") }
         return Result(rows: rows.count, transactionSize: size, seconds: seconds)
     }
 

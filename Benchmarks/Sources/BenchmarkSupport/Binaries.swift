@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 
 /// Where the release builds of `millimetric-relay` and `millimetric-api-standin` are.
 ///
@@ -17,7 +18,7 @@ public struct Binaries: Sendable {
             .deletingLastPathComponent().path
     }
 
-    public static func locate(binPath: String?, relay: String?, standIn: String?) throws(BenchmarkError) -> Binaries {
+    public static func locate(binPath: String?, relay: String?, standIn: String?) throws(TestKitError) -> Binaries {
         var directory = binPath ?? ProcessInfo.processInfo.environment["MILLIMETRIC_BENCH_BIN_PATH"]
         if directory == nil && (relay == nil || standIn == nil) {
             directory = try showBinPath()
@@ -26,7 +27,7 @@ public struct Binaries: Sendable {
             relay: relay ?? (directory! as NSString).appendingPathComponent("millimetric-relay"),
             standIn: standIn ?? (directory! as NSString).appendingPathComponent("millimetric-api-standin"))
         for path in [found.relay, found.standIn] where !FileManager.default.isExecutableFile(atPath: path) {
-            throw BenchmarkError(
+            throw TestKitError(
                 "no executable at \(path): build the release binaries first (swift build -c release in \(repositoryRoot)), or pass --bin-path/--relay/--standin"
             )
         }
@@ -38,7 +39,9 @@ public struct Binaries: Sendable {
         guard let built = Self.modificationDate(relay) else { return nil }
         let sources = URL(fileURLWithPath: Self.repositoryRoot).appendingPathComponent("Sources")
         guard let files = FileManager.default.enumerator(atPath: sources.path) else { return nil }
-        for case let file as String in files where file.hasSuffix(".swift") || file.hasSuffix(".h") {
+        // RelayTestKit is test support under Sources/ that the relay never links.
+        for case let file as String in files
+        where (file.hasSuffix(".swift") || file.hasSuffix(".h")) && !file.hasPrefix("RelayTestKit/") {
             if let date = Self.modificationDate(sources.appendingPathComponent(file).path), date > built {
                 return "warning: Sources/\(file) is newer than \(relay); rebuild with swift build -c release"
             }
@@ -50,7 +53,7 @@ public struct Binaries: Sendable {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 
-    private static func showBinPath() throws(BenchmarkError) -> String {
+    private static func showBinPath() throws(TestKitError) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["swift", "build", "-c", "release", "--show-bin-path", "--package-path", repositoryRoot]
@@ -60,13 +63,13 @@ public struct Binaries: Sendable {
         do {
             try process.run()
         } catch {
-            throw BenchmarkError("cannot run swift build --show-bin-path: \(error); pass --bin-path")
+            throw TestKitError("cannot run swift build --show-bin-path: \(error); pass --bin-path")
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard process.terminationStatus == 0, !path.isEmpty else {
-            throw BenchmarkError("swift build --show-bin-path failed; pass --bin-path")
+            throw TestKitError("swift build --show-bin-path failed; pass --bin-path")
         }
         return path
     }

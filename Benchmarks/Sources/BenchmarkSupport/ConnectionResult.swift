@@ -1,3 +1,5 @@
+import RelayTestKit
+
 /// What one client connection saw.
 public struct ConnectionResult: Sendable {
     /// Events written completely.

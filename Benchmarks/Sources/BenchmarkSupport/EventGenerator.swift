@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 
 /// Realistic track events, like the peer benchmark's `loadgen.py`: an event name, a unique
 /// UUID-shaped `event_id` (run, client and sequence), `anonymous_id`, `user_id` (30 % `null`,

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -24,9 +25,9 @@ public final class KeepAliveHTTPClient: @unchecked Sendable {
     private var buffer = [UInt8]()
     private var start = 0
 
-    public init(port: Int) throws(BenchmarkError) {
+    public init(port: Int) throws(TestKitError) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw BenchmarkError("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw TestKitError("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -36,7 +37,7 @@ public final class KeepAliveHTTPClient: @unchecked Sendable {
         }
         guard connected == 0 else {
             close(fd)
-            throw BenchmarkError("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+            throw TestKitError("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
         }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -50,7 +51,7 @@ public final class KeepAliveHTTPClient: @unchecked Sendable {
     }
 
     /// Sends every request (in order) and reads every answer.
-    public func run(_ requests: [[UInt8]], depth: Int, expectedStatus: Int) throws(BenchmarkError) -> Result {
+    public func run(_ requests: [[UInt8]], depth: Int, expectedStatus: Int) throws(TestKitError) -> Result {
         var result = Result()
         result.latenciesNanoseconds.reserveCapacity(requests.count)
         var sentAt = [UInt64]()
@@ -74,20 +75,20 @@ public final class KeepAliveHTTPClient: @unchecked Sendable {
         return result
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws(BenchmarkError) {
+    private func writeAll(_ bytes: [UInt8]) throws(TestKitError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw BenchmarkError("send: \(String(cString: strerror(errno)))")
+                throw TestKitError("send: \(String(cString: strerror(errno)))")
             }
             offset += written
         }
     }
 
     /// Reads one `Content-Length` answer; returns its status and body.
-    private func readResponse() throws(BenchmarkError) -> (Int, ArraySlice<UInt8>) {
+    private func readResponse() throws(TestKitError) -> (Int, ArraySlice<UInt8>) {
         var headerEnd: Int?
         while headerEnd == nil {
             headerEnd = findHeaderEnd()
@@ -120,11 +121,11 @@ public final class KeepAliveHTTPClient: @unchecked Sendable {
         return nil
     }
 
-    private func fill() throws(BenchmarkError) {
+    private func fill() throws(TestKitError) {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
         if count < 0 && errno == EINTR { return }
-        guard count > 0 else { throw BenchmarkError("the relay closed the connection (\(count < 0 ? String(cString: strerror(errno)) : "EOF"))") }
+        guard count > 0 else { throw TestKitError("the relay closed the connection (\(count < 0 ? String(cString: strerror(errno)) : "EOF"))") }
         buffer.append(contentsOf: chunk[..<count])
     }
 }

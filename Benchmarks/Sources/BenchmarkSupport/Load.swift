@@ -1,10 +1,12 @@
+import RelayTestKit
+
 /// Drives the relay with several ``PipelinedConnection``s at once.
 public enum Load {
     /// Writes each batch on its own connection, all starting together once every connection is
     /// up; the events were generated before, so the clock measures the relay, not the generator.
     public static func run(
         socketPath: String, batches: [EventBatch], halfClose: Bool = false, timeout: Double = 170
-    ) throws(BenchmarkError) -> LoadSummary {
+    ) throws(TestKitError) -> LoadSummary {
         var connections: [PipelinedConnection] = []
         for batch in batches {
             connections.append(
@@ -19,7 +21,7 @@ public enum Load {
     public static func prefill(
         socketPath: String, generator: EventGenerator, events: Int, connections: Int, chunkEvents: Int = 5_000,
         halfClose: Bool = false, timeout: Double = 170
-    ) throws(BenchmarkError) -> LoadSummary {
+    ) throws(TestKitError) -> LoadSummary {
         var open: [PipelinedConnection] = []
         for client in 0..<connections {
             // Client c writes events [c·n/k, (c+1)·n/k) of the backlog, in chunks.

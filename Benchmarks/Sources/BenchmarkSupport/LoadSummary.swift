@@ -1,3 +1,5 @@
+import RelayTestKit
+
 /// What several connections together achieved: events/s from the first write of any connection
 /// to the last ack of any, and the ack latency of every event.
 public struct LoadSummary: Sendable {
@@ -26,9 +28,9 @@ public struct LoadSummary: Sendable {
     }
 
     /// Throws unless every event was written and acked with `ok`.
-    public func requireAllAcked(expected: Int) throws(BenchmarkError) {
-        if let failure = failures.first { throw BenchmarkError("a connection failed: \(failure)") }
-        if rejected > 0 { throw BenchmarkError("\(rejected) events were refused; the first: \(firstRejection ?? "?")") }
-        if acked != expected { throw BenchmarkError("\(acked) of \(expected) events acked") }
+    public func requireAllAcked(expected: Int) throws(TestKitError) {
+        if let failure = failures.first { throw TestKitError("a connection failed: \(failure)") }
+        if rejected > 0 { throw TestKitError("\(rejected) events were refused; the first: \(firstRejection ?? "?")") }
+        if acked != expected { throw TestKitError("\(acked) of \(expected) events acked") }
     }
 }

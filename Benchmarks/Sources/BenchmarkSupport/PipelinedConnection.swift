@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import MillimetricRelay
+import RelayTestKit
 import Synchronization
 
 #if canImport(Glibc)
@@ -40,11 +41,11 @@ public final class PipelinedConnection: Sendable {
     public static let chunkBytes = 256 * 1024
 
     /// Connects and starts the two threads; the writer waits for ``go()``.
-    public init(path: String, source: EventSource, halfClose: Bool = false) throws(BenchmarkError) {
+    public init(path: String, source: EventSource, halfClose: Bool = false) throws(TestKitError) {
         do {
             client = try IngestClient(path: path)
         } catch {
-            throw BenchmarkError("\(error)")
+            throw TestKitError("\(error)")
         }
         switch source {
         case .pregenerated(let batch):

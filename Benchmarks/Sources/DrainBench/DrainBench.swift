@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchmarkSupport
 import Foundation
+import RelayTestKit
 
 /// Delivery from a backlog into the API stand-in: throughput with the rate limits off, the
 /// steady rate under the API's real limits with 300 ms answers, and the relay's peak memory.
@@ -56,17 +57,7 @@ struct DrainBench: ParsableCommand {
     @Flag(help: "Prefill clients shut down their write side after the last event and read acks until the relay closes.")
     var halfClose = false
 
-    @Option(help: "Directory with the release binaries (default: swift build -c release --show-bin-path).")
-    var binPath: String?
-
-    @Option(help: "Path of millimetric-relay (overrides --bin-path).")
-    var relay: String?
-
-    @Option(help: "Path of millimetric-api-standin (overrides --bin-path).")
-    var standin: String?
-
-    @Flag(help: "Keep the temp dir (logs, outboxes) for inspection.")
-    var keep = false
+    @OptionGroup var session: BenchmarkOptions
 
     var partList: [String] { parts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
     var backlogList: [Int] {
@@ -91,7 +82,7 @@ struct DrainBench: ParsableCommand {
     static let apiBatchBurst = 20
 
     func run() throws {
-        try BenchmarkSession.run(name: "drain-bench", binPath: binPath, relay: relay, standIn: standin, keep: keep) {
+        try BenchmarkSession.run(name: "drain-bench", options: session) {
             try measure(binaries: $0, directory: $1)
         }
     }
@@ -134,7 +125,7 @@ struct DrainBench: ParsableCommand {
 
     /// A stand-in (down) and a relay pointed at it, with a prefilled backlog.
     final class Setup {
-        let standIn: StandIn
+        let standIn: StandInProcess
         /// The relay that prefilled; after a restart, the one that drains.
         var relay: RelayProcess
         let startKilobytes: Int?
@@ -142,7 +133,7 @@ struct DrainBench: ParsableCommand {
         let prefillPeakKilobytes: Int?
 
         init(
-            standIn: StandIn, relay: RelayProcess, startKilobytes: Int?, prefill: LoadSummary,
+            standIn: StandInProcess, relay: RelayProcess, startKilobytes: Int?, prefill: LoadSummary,
             prefillPeakKilobytes: Int?
         ) {
             self.standIn = standIn
@@ -162,13 +153,13 @@ struct DrainBench: ParsableCommand {
         name: String, backlog: Int, standInArguments: [String], relaySettings: [String: String], binaries: Binaries,
         directory: TemporaryDirectory
     ) throws -> Setup {
-        let standIn = try StandIn(
+        let standIn = try StandInProcess(
             executable: binaries.standIn, directory: directory, name: "\(name)-standin",
             arguments: ["--down"] + standInArguments)
         let relay: RelayProcess
         do {
             relay = try RelayProcess(
-                executable: binaries.relay, directory: directory, name: name, host: standIn.baseURL,
+                executable: binaries.relay, directory: directory.path, name: name, host: standIn.baseURL,
                 settings: relaySettings.merging(["max_outbox_bytes": "8GiB"]) { mine, _ in mine })
         } catch {
             standIn.stop()
@@ -215,7 +206,7 @@ struct DrainBench: ParsableCommand {
     /// Lets delivery resume (the stand-in's `faults` switch `down` off) and polls every 20 ms
     /// until the stand-in holds `backlog` events.
     func drain(
-        _ setup: Setup, backlog: Int, faults: String, timeout: Double, directory: TemporaryDirectory, name: String
+        _ setup: Setup, backlog: Int, faults: [String: Any], timeout: Double, directory: TemporaryDirectory, name: String
     ) throws -> Drain {
         var peakIsDrainOnly: Bool
         let start: UInt64
@@ -231,9 +222,8 @@ struct DrainBench: ParsableCommand {
             try setup.standIn.setFaults(faults)
             start = Monotonic.nanoseconds()
             setup.relay = try RelayProcess(
-                executable: setup.relay.child.executable, directory: directory, name: "\(name)-restarted",
-                stateName: name,
-                host: setup.standIn.baseURL, settings: setup.relay.settings)
+                executable: setup.relay.executable, directory: directory.path, name: "\(name)-restarted",
+                stateName: name, host: setup.standIn.baseURL, environment: setup.relay.environment)
             peakIsDrainOnly = true
         }
         let relayCPU = ProcStatus.cpuSeconds(pid: setup.relay.pid)
@@ -242,13 +232,13 @@ struct DrainBench: ParsableCommand {
         let deadline = start + UInt64(timeout * 1e9)
         while true {
             let now = Monotonic.nanoseconds()
-            let events = try setup.standIn.stats().events
+            let events = try setup.standIn.counters().events
             if let rss = ProcStatus.rssKilobytes(pid: setup.relay.pid) { peakRSS = max(peakRSS, rss) }
             if events != samples.last!.events { samples.append(Sample(time: now, events: events)) }
             if events >= backlog { break }
             guard now < deadline else {
-                throw BenchmarkError(
-                    "the stand-in holds \(events) of \(backlog) events after \(Int(timeout)) s:\n\(setup.relay.child.stderrTail())"
+                throw TestKitError(
+                    "the stand-in holds \(events) of \(backlog) events after \(Int(timeout)) s:\n\(setup.relay.outputTail())"
                 )
             }
             Monotonic.sleep(seconds: 0.02)
@@ -282,13 +272,13 @@ struct DrainBench: ParsableCommand {
             relaySettings: ["batch_rate": "1000000", "batch_burst": "1000000", "max_in_flight": "4"],
             binaries: binaries, directory: directory)
         defer { setup.stop() }
-        let before = try setup.standIn.stats()
+        let before = try setup.standIn.counters()
         let drain = try drain(
-            setup, backlog: backlog, faults: #"{"down":false}"#, timeout: 40 + Double(backlog) / 10_000,
+            setup, backlog: backlog, faults: ["down": false], timeout: 40 + Double(backlog) / 10_000,
             directory: directory, name: name)
         let hwm = ProcStatus.peakRSSKilobytes(pid: setup.relay.pid)
         Monotonic.sleep(seconds: 0.5)  // late duplicates, if any
-        let after = try setup.standIn.stats()
+        let after = try setup.standIn.counters()
         return UnlimitedResult(
             backlog: backlog, prefillRate: setup.prefill.eventsPerSecond, startKilobytes: setup.startKilobytes,
             prefillPeakKilobytes: setup.prefillPeakKilobytes, drain: drain,
@@ -318,19 +308,19 @@ struct DrainBench: ParsableCommand {
             name: name, backlog: backlog, standInArguments: [], relaySettings: [:], binaries: binaries,
             directory: directory)
         defer { setup.stop() }
-        let before = try setup.standIn.stats()
+        let before = try setup.standIn.counters()
         let expected = Double(backlog) / (Self.apiBatchRate * Double(Self.batchEvents))
         let drain = try drain(
-            setup, backlog: backlog, faults: #"{"down":false,"latency_ms":\#(latencyMs)}"#,
+            setup, backlog: backlog, faults: ["down": false, "latency_ms": latencyMs],
             timeout: 40 + expected * 1.5,
             directory: directory, name: name)
         let hwm = ProcStatus.peakRSSKilobytes(pid: setup.relay.pid)
         Monotonic.sleep(seconds: 0.5)
-        let after = try setup.standIn.stats()
+        let after = try setup.standIn.counters()
         // The stand-in's request log (arrival and answer times, statuses), kept with --keep.
-        if let log = try? LoopbackHTTP.request(port: setup.standIn.port, method: "GET", path: "/_admin/log") {
+        if let log = try? setup.standIn.admin("/_admin/log") {
             _ = FileManager.default.createFile(
-                atPath: directory.file("\(name)-requests.ndjson"), contents: Data(log.body))
+                atPath: directory.file("\(name)-requests.ndjson"), contents: log.body)
         }
         // Steady: from the first arrival past half the backlog (and past twice the burst, which
         // the buckets allow at once) to the last arrival.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchmarkSupport
 import Foundation
+import RelayTestKit
 import Synchronization
 
 #if canImport(Glibc)
@@ -40,29 +41,25 @@ struct HTTPBench: ParsableCommand {
     @Option(help: "synchronous mode of the relay (full or normal).")
     var synchronous = "full"
 
-    @Option(help: "Directory with the release binaries (default: swift build -c release --show-bin-path).")
-    var binPath: String?
-
-    @Flag(help: "Keep the temp dir (logs, outboxes) for inspection.")
-    var keep = false
+    @OptionGroup var session: BenchmarkOptions
 
     var depthList: [Int] { depths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
-        try BenchmarkSession.run(name: "http-bench", binPath: binPath, relay: nil, standIn: nil, keep: keep) {
+        try BenchmarkSession.run(name: "http-bench", options: session) {
             try measure(binaries: $0, directory: $1)
         }
     }
 
     func measure(binaries: Binaries, directory: TemporaryDirectory) throws {
-        let standIn = try StandIn(executable: binaries.standIn, directory: directory, arguments: ["--down"])
+        let standIn = try StandInProcess(executable: binaries.standIn, directory: directory, arguments: ["--down"])
         defer { standIn.stop() }
-        let key = RelayProcess.key
+        let key = StandInProcess.secretKey
         var table = TextTable(["case", "depth", "requests/s", "events/s", "p50 ms", "p99 ms", "max ms"])
         for (number, depth) in depthList.enumerated() {
             let port = try Self.freePort()
             let relay = try RelayProcess(
-                executable: binaries.relay, directory: directory, name: "h\(number)", host: standIn.baseURL,
+                executable: binaries.relay, directory: directory.path, name: "h\(number)", host: standIn.baseURL,
                 settings: ["synchronous": synchronous, "max_outbox_bytes": "8GiB", "http_listen": "127.0.0.1:\(port)"])
             defer { _ = try? relay.stop() }
             try Self.waitForListener(port: port)
@@ -96,14 +93,14 @@ struct HTTPBench: ParsableCommand {
     /// Runs one client per request list, each on its own thread and connection; returns the
     /// table cells requests/s, events/s, p50, p99, max.
     func load(_ lists: [[[UInt8]]], port: Int, depth: Int, eventsPerRequest: Int) throws -> [String] {
-        let connections = try lists.map { _ throws(BenchmarkError) in try KeepAliveHTTPClient(port: port) }
-        let results = Mutex<[Int: Result<KeepAliveHTTPClient.Result, BenchmarkError>]>([:])
+        let connections = try lists.map { _ throws(TestKitError) in try KeepAliveHTTPClient(port: port) }
+        let results = Mutex<[Int: Result<KeepAliveHTTPClient.Result, TestKitError>]>([:])
         let done = DispatchSemaphore(value: 0)
         let started = Monotonic.nanoseconds()
         for (index, connection) in connections.enumerated() {
             let requests = lists[index]
             Thread.detachNewThread {
-                let result = Result { () throws(BenchmarkError) in try connection.run(requests, depth: depth, expectedStatus: 202) }
+                let result = Result { () throws(TestKitError) in try connection.run(requests, depth: depth, expectedStatus: 202) }
                 results.withLock { $0[index] = result }
                 done.signal()
             }
@@ -115,7 +112,7 @@ struct HTTPBench: ParsableCommand {
         for index in connections.indices {
             let result = try results.withLock { $0[index]! }.get()
             if let problem = result.firstUnexpected {
-                throw BenchmarkError("\(result.unexpected) answers were not 202, the first: \(problem)")
+                throw TestKitError("\(result.unexpected) answers were not 202, the first: \(problem)")
             }
             answered += result.answered
             latencies += result.latenciesNanoseconds
@@ -140,7 +137,7 @@ struct HTTPBench: ParsableCommand {
                 bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
             }
         }
-        guard bound else { throw BenchmarkError("cannot find a free port: \(String(cString: strerror(errno)))") }
+        guard bound else { throw TestKitError("cannot find a free port: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -150,6 +147,6 @@ struct HTTPBench: ParsableCommand {
             if (try? KeepAliveHTTPClient(port: port)) != nil { return }
             Monotonic.sleep(seconds: 0.01)
         }
-        throw BenchmarkError("the relay's HTTP listener on port \(port) did not accept within 30 s")
+        throw TestKitError("the relay's HTTP listener on port \(port) did not accept within 30 s")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BenchmarkSupport
 import Foundation
+import RelayTestKit
 
 /// Durable ingest throughput and ack latency of the relay, against the machine's limit: a bare
 /// SQLite loop that writes the same rows with the same transaction size.
@@ -33,23 +34,13 @@ struct IngestBench: ParsableCommand {
     @Option(help: "Runs of each case; figures are then median (min–max).")
     var repeats = 1
 
-    @Option(help: "Directory with the release binaries (default: swift build -c release --show-bin-path).")
-    var binPath: String?
-
-    @Option(help: "Path of millimetric-relay (overrides --bin-path).")
-    var relay: String?
-
-    @Option(help: "Path of millimetric-api-standin (overrides --bin-path).")
-    var standin: String?
+    @OptionGroup var session: BenchmarkOptions
 
     @Flag(
         help:
             "Clients shut down their write side after the last event and read acks until the relay closes (as `send` does), instead of closing once every ack has arrived."
     )
     var halfClose = false
-
-    @Flag(help: "Keep the temp dir (logs, outboxes) for inspection.")
-    var keep = false
 
     mutating func validate() throws {
         guard events > 0, repeats > 0 else { throw ValidationError("--events and --repeats must be positive") }
@@ -69,7 +60,7 @@ struct IngestBench: ParsableCommand {
     }
 
     func run() throws {
-        try BenchmarkSession.run(name: "ingest-bench", binPath: binPath, relay: relay, standIn: standin, keep: keep) {
+        try BenchmarkSession.run(name: "ingest-bench", options: session) {
             try measure(binaries: $0, directory: $1)
         }
     }
@@ -86,7 +77,7 @@ struct IngestBench: ParsableCommand {
                 + "\(Format.fixed(meanBytes, 0)) B/event mean, in \(Format.fixed(Monotonic.seconds(from: generationStart, to: Monotonic.nanoseconds()))) s"
         )
 
-        let standIn = try StandIn(executable: binaries.standIn, directory: directory, arguments: ["--down"])
+        let standIn = try StandInProcess(executable: binaries.standIn, directory: directory, arguments: ["--down"])
         defer { standIn.stop() }
 
         var runs: [CaseKey: [Measurement]] = [:]
@@ -128,12 +119,12 @@ struct IngestBench: ParsableCommand {
     }
 
     func measure(
-        name: String, mode: String, batches: [EventBatch], binaries: Binaries, standIn: StandIn,
+        name: String, mode: String, batches: [EventBatch], binaries: Binaries, standIn: StandInProcess,
         directory: TemporaryDirectory
     ) throws -> Measurement {
         let expected = batches.reduce(0) { $0 + $1.count }
         let relay = try RelayProcess(
-            executable: binaries.relay, directory: directory, name: name, host: standIn.baseURL,
+            executable: binaries.relay, directory: directory.path, name: name, host: standIn.baseURL,
             settings: ["synchronous": mode, "max_outbox_bytes": "8GiB"])
         let load: LoadSummary
         let peak: Int?
@@ -146,7 +137,7 @@ struct IngestBench: ParsableCommand {
             throw error
         }
         guard let counters = try relay.stop() else {
-            throw BenchmarkError(
+            throw TestKitError(
                 "the relay logged no outbox.commits/outbox.inserted when it stopped; is the binary current?")
         }
         let rows = try OutboxRows(outboxPath: relay.databasePath)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RelayTestKit
 
 /// `chaos`: the relay loses nothing acknowledged under SIGKILL and a flapping upstream.
 @main
@@ -59,7 +60,8 @@ struct ChaosCommand: ParsableCommand {
     }
 
     func run() throws {
-        ChildRegistry.installSignalHandlers()
+        // SIGKILL: the relay's state is throwaway here.
+        ChildRegistry.installSignalHandlers(name: "chaos", kill: true)
         let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         let relayPath = relay ?? ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY"] ?? here.appendingPathComponent("millimetric-relay").path
         let standInPath = standin ?? ProcessInfo.processInfo.environment["MILLIMETRIC_API_STANDIN"] ?? here.appendingPathComponent("millimetric-api-standin").path
@@ -73,10 +75,7 @@ struct ChaosCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
             directory = workDir
         } else {
-            // Short: a Unix socket path must stay under 108 bytes.
-            var template = Array("/tmp/mmr-chaos-XXXXXX".utf8CString)
-            guard mkdtemp(&template) != nil else { throw ExitCode(2) }
-            directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            directory = try TemporaryDirectory(prefix: "mmr-chaos").path
         }
         let settings = ChaosSettings(
             duration: .seconds(duration), producers: producers, ratePerProducer: rate, killGap: killMin...killMax,

@@ -1,6 +1,6 @@
-import ChaosSupport
 import Foundation
 import MillimetricRelay
+import RelayTestKit
 import Synchronization
 
 /// One chaos run: start the stand-in and the relay, stream from the producers while a killer
@@ -20,24 +20,54 @@ final class ChaosRun: Sendable {
 
     /// Runs to the end and prints the figures; returns whether nothing was lost (and no other
     /// check failed).
-    func run() throws(ChaosError) -> Bool {
-        let directory = settings.workDirectory
-        let standIn = try StandIn(executable: settings.standInExecutable, logPath: (directory as NSString).appendingPathComponent("standin.log"))
+    func run() throws(TestKitError) -> Bool {
+        let directory = try TemporaryDirectory(existing: settings.workDirectory)
+        // Rate limits stay on: a relay restarted with full token buckets may draw a real 429.
+        let standIn = try StandInProcess(executable: settings.standInExecutable, directory: directory)
         defer { standIn.stop() }
-        let relay = Relay(executable: settings.relayExecutable, directory: directory, host: standIn.baseURL)
-        try relay.start()
+        let relay = try RelayProcess(
+            executable: settings.relayExecutable, directory: directory.path, host: standIn.baseURL,
+            key: "sk_test_chaos_0001", settings: ["flush_interval": "100ms"])
         defer { relay.terminate() }
 
         let producers = (0..<settings.producers).map {
             Producer(index: $0, socketPath: relay.socketPath, ratePerSecond: settings.ratePerProducer)
         }
-        let producersDone = DispatchSemaphore(value: 0)
+        let producersDone = start(producers)
+        try chaos(relay: relay, standIn: standIn, producers: producers)
+        let finishTime = try finish(relay: relay, standIn: standIn, producersDone: producersDone, count: producers.count)
+        let totals = producers.map(\.snapshot)
+        let (drained, drainTime) = waitForDelivery(of: Set(totals.flatMap(\.acked)).count, relay: relay, standIn: standIn)
+
+        let outcome = ChaosOutcome(
+            settings: settings, totals: totals, stored: Set(try standIn.events().compactMap { $0["event_id"] as? String }),
+            counters: try standIn.counters(), outboxStatus: try? relay.outboxStatus(), relayExitStatus: relay.terminate(),
+            kills: kills.withLock { $0 }, faults: faultCounts.withLock { $0 }, finishTime: finishTime,
+            drainTime: drainTime, drained: drained)
+        for line in outcome.report { say(line) }
+        let problems = outcome.problems
+        for problem in problems { say("chaos: FAILED: \(problem)") }
+        say(outcome.summary)
+        return problems.isEmpty
+    }
+
+    // MARK: - Phases
+
+    /// Starts one thread per producer; the semaphore is signalled once per producer that ends.
+    private func start(_ producers: [Producer]) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
         for producer in producers {
             Thread.detachNewThread { [control] in
                 producer.run(control: control)
-                producersDone.signal()
+                done.signal()
             }
         }
+        return done
+    }
+
+    /// The chaos phase: the killer and the fault thread run for the set duration, with a
+    /// progress line every 10 s; then production stops and both threads end.
+    private func chaos(relay: RelayProcess, standIn: StandInProcess, producers: [Producer]) throws(TestKitError) {
         let helpersDone = DispatchSemaphore(value: 0)
         Thread.detachNewThread { [self] in
             killLoop(relay: relay, standIn: standIn, producers: producers)
@@ -47,8 +77,6 @@ final class ChaosRun: Sendable {
             faultLoop(standIn: standIn)
             helpersDone.signal()
         }
-
-        // The chaos phase, with a progress line every 10 s.
         let start = ContinuousClock.now
         let end = start + settings.duration
         var nextReport = start + .seconds(10)
@@ -60,95 +88,42 @@ final class ChaosRun: Sendable {
                 say("chaos: t=\(Int((ContinuousClock.now - start) / .seconds(1)))s acked=\(acked) kills=\(kills.withLock { $0.count }) upstream=\(currentFault.withLock { $0.rawValue })")
             }
         }
-
-        // Stop: no new events; the killer and the fault thread stop; the upstream heals.
         control.stopProducing(grace: .seconds(120))
         helpersDone.wait()
         helpersDone.wait()
-        if let reason = failure.withLock({ $0 }) { throw ChaosError(reason) }
+        if let reason = failure.withLock({ $0 }) { throw TestKitError(reason) }
+    }
+
+    /// Heals the upstream, makes sure the relay runs, and waits until every producer has
+    /// finished its unacked lines; returns how long that took.
+    private func finish(relay: RelayProcess, standIn: StandInProcess, producersDone: DispatchSemaphore, count: Int)
+        throws(TestKitError) -> Duration
+    {
         var generator = SystemRandomNumberGenerator()
         try standIn.setFaults(UpstreamFault.healthy.settings(using: &generator))
         if !relay.isRunning { try relay.start() }
-        let finishStart = ContinuousClock.now
-        for _ in producers { producersDone.wait() }
-        let finishTime = ContinuousClock.now - finishStart
+        let start = ContinuousClock.now
+        for _ in 0..<count { producersDone.wait() }
+        return ContinuousClock.now - start
+    }
 
-        // Wait until the API holds every acked event and the outbox is empty.
-        let totals = producers.map(\.snapshot)
-        let acked = totals.flatMap(\.acked)
-        let ackedSet = Set(acked)
-        let drainStart = ContinuousClock.now
-        var drained = false
-        while ContinuousClock.now - drainStart < settings.drainTimeout {
-            let events = (try? standIn.stats())?["events"] as? Int ?? 0
-            let queued = (try? relay.status())?.queuedEvents ?? -1
-            if events >= ackedSet.count && queued == 0 {
-                drained = true
-                break
-            }
+    /// Waits until the API holds `acked` events and the outbox is empty, at most the drain
+    /// timeout; returns whether it got there, and how long it waited.
+    private func waitForDelivery(of acked: Int, relay: RelayProcess, standIn: StandInProcess) -> (Bool, Duration) {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < settings.drainTimeout {
+            let events = (try? standIn.counters())?.events ?? 0
+            let queued = (try? relay.outboxStatus())?.queuedEvents ?? -1
+            if events >= acked && queued == 0 { return (true, ContinuousClock.now - start) }
             usleep(250_000)
         }
-        let drainTime = ContinuousClock.now - drainStart
-
-        // Compare.
-        let stats = try standIn.stats()
-        let stored = try standIn.storedEventIDs()
-        let storedSet = Set(stored)
-        let lost = ackedSet.subtracting(storedSet)
-        let delivered = ackedSet.count - lost.count
-        let generated = Dictionary(uniqueKeysWithValues: totals.enumerated().map { ($0.offset, $0.element.generated) })
-        let phantoms = storedSet.filter { id in
-            let parts = id.dropFirst().split(separator: "-")
-            guard id.hasPrefix("p"), parts.count == 2, let producer = Int(parts[0]), let sequence = Int(parts[1]),
-                let count = generated[producer]
-            else { return true }
-            return sequence >= count
-        }
-        let duplicates = stats["duplicates"] as? Int ?? -1
-        let status = try? relay.status()
-        let exitStatus = relay.terminate()
-        let violations = totals.flatMap(\.violations)
-        let unacked = totals.flatMap(\.unacked)
-        let killList = kills.withLock { $0 }
-
-        // Report.
-        let seconds = Double(settings.duration.components.seconds)
-        say(
-            "chaos: \(Int(seconds)) s of chaos, \(settings.producers) producers at \(Int(settings.ratePerProducer))/s each, seed \(settings.seed); work dir \(directory)")
-        say(
-            "chaos: events generated \(totals.reduce(0) { $0 + $1.generated }), acked \(acked.count) (\(Int(Double(acked.count) / seconds))/s), lines resent \(totals.reduce(0) { $0 + $1.resent }), connections \(totals.reduce(0) { $0 + $1.connections }) (refused while down \(totals.reduce(0) { $0 + $1.connectFailures }))")
-        let refusals = totals.reduce(into: [String: Int]()) { sum, t in sum.merge(t.refusals, uniquingKeysWith: +) }
-        if !refusals.isEmpty {
-            say("chaos: transient refusals (resent): \(refusals.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " "))")
-        }
-        say(
-            "chaos: kills \(killList.count): \(killList.filter { $0.linesAwaitingAck > 0 }.count) with lines awaiting their commit, \(killList.filter(\.duringDelivery).count) within 150 ms of a delivery request, \(killList.filter { $0.fault != .healthy }.count) while the upstream was failing")
-        let faults = faultCounts.withLock { $0 }
-        say("chaos: upstream states: \(UpstreamFault.allCases.map { "\($0.rawValue)×\(faults[$0] ?? 0)" }.joined(separator: " "))")
-        if let byStatus = stats["by_status"] as? [String: Int] {
-            say("chaos: API answers: \(byStatus.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")), dropped×\(stats["dropped"] as? Int ?? 0)")
-        }
-        say(
-            "chaos: finishing unacked lines took \(Self.format(finishTime)), delivery after the chaos \(Self.format(drainTime))\(drained ? "" : " (gave up)"); relay exit status \(exitStatus); dead letters \(status.map { String($0.deadLetters) } ?? "?")")
-
-        var problems: [String] = []
-        if !lost.isEmpty { problems.append("lost (acked, never arrived): \(lost.sorted().prefix(10).joined(separator: ", "))") }
-        if !phantoms.isEmpty { problems.append("arrived but never sent: \(phantoms.sorted().prefix(10).joined(separator: ", "))") }
-        if acked.count != ackedSet.count { problems.append("\(acked.count - ackedSet.count) lines acked twice") }
-        if !violations.isEmpty { problems.append("protocol violations: \(violations.prefix(5).joined(separator: " | "))") }
-        if !unacked.isEmpty { problems.append("\(unacked.count) events never acked (gave up)") }
-        if (status?.deadLetters ?? 0) > 0 { problems.append("\(status!.deadLetters) dead letters") }
-        if exitStatus != 0 { problems.append("the relay exited with \(exitStatus) on SIGTERM") }
-        if !drained { problems.append("delivery did not finish within \(settings.drainTimeout)") }
-        for problem in problems { say("chaos: FAILED: \(problem)") }
-        say("chaos: acked=\(ackedSet.count) delivered=\(delivered) lost=\(lost.count) duplicates=\(duplicates) kills=\(killList.count)")
-        return problems.isEmpty
+        return (false, ContinuousClock.now - start)
     }
 
     // MARK: - Helper threads
 
     /// SIGKILLs the relay at random moments and restarts it on the same state directory.
-    private func killLoop(relay: Relay, standIn: StandIn, producers: [Producer]) {
+    private func killLoop(relay: RelayProcess, standIn: StandInProcess, producers: [Producer]) {
         var generator = SplitMix64(seed: settings.seed &+ 1)
         var round = 0
         while control.producing {
@@ -159,13 +134,13 @@ final class ChaosRun: Sendable {
             // (up to 2 s) and strikes within about 10 ms of it: the relay has sent a batch and
             // not yet recorded the answer.
             guard sleep(seconds: max(0, gap - 0.15)) else { return }
-            let before = (try? standIn.stats())?["requests"] as? Int ?? 0
+            let before = (try? standIn.counters())?.requests ?? 0
             var after = before
             if round % 3 == 0 {
                 let deadline = ContinuousClock.now + .seconds(2)
                 while after == before && ContinuousClock.now < deadline && control.producing {
                     usleep(10_000)
-                    after = (try? standIn.stats())?["requests"] as? Int ?? 0
+                    after = (try? standIn.counters())?.requests ?? 0
                 }
             } else {
                 guard sleep(seconds: 0.15) else { return }
@@ -173,7 +148,7 @@ final class ChaosRun: Sendable {
             guard control.producing else { return }
             let awaiting = producers.reduce(0) { $0 + $1.linesAwaitingAck }
             relay.kill9()
-            if round % 3 != 0 { after = (try? standIn.stats())?["requests"] as? Int ?? 0 }
+            if round % 3 != 0 { after = (try? standIn.counters())?.requests ?? 0 }
             let record = KillRecord(linesAwaitingAck: awaiting, duringDelivery: after > before, fault: currentFault.withLock { $0 })
             kills.withLock { $0.append(record) }
             usleep(UInt32.random(in: 0...300_000, using: &generator))
@@ -194,7 +169,7 @@ final class ChaosRun: Sendable {
     }
 
     /// Flaps the upstream between healthy and failing states.
-    private func faultLoop(standIn: StandIn) {
+    private func faultLoop(standIn: StandInProcess) {
         var generator = SplitMix64(seed: settings.seed &+ 2)
         while control.producing {
             let fault = UpstreamFault.pick(using: &generator)
@@ -218,9 +193,5 @@ final class ChaosRun: Sendable {
             usleep(20_000)
         }
         return control.producing
-    }
-
-    static func format(_ duration: Duration) -> String {
-        String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 }

@@ -1,5 +1,5 @@
-import ChaosSupport
 import MillimetricRelay
+import RelayTestKit
 import Synchronization
 
 /// What the load did in one cycle, as the producers saw it: every event handed to the outbox,

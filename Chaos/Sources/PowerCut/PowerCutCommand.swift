@@ -1,9 +1,9 @@
-import ChaosSupport
 import ArgumentParser
 import Foundation
 import Logging
 @_spi(Testing) import MillimetricRelay
 import PowerCutVFS
+import RelayTestKit
 
 /// Issue 14, "evidence against power loss": runs the real outbox writer (group commit,
 /// settlements, forgets) through a crash-simulating SQLite VFS, cuts the power at a random

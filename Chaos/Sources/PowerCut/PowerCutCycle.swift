@@ -1,8 +1,8 @@
-import ChaosSupport
 import Foundation
 import Logging
 @_spi(Testing) import MillimetricRelay
 import PowerCutVFS
+import RelayTestKit
 
 /// One cycle: the outbox (copied from a template, as after an earlier clean run, or with
 /// `--fresh-outbox` created in the cycle, as at the relay's first start) opened through

@@ -1,8 +1,8 @@
-import ChaosSupport
 import Dispatch
 import Foundation
 @_spi(Testing) import MillimetricRelay
 import PowerCutVFS
+import RelayTestKit
 
 /// One client of the outbox, as the ingest connections are: it validates NDJSON lines with the
 /// relay's validator and hands them to the writer, a few submissions in flight at once, so

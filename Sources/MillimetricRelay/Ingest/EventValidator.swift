@@ -115,19 +115,32 @@ public struct EventValidator: Sendable {
         _ line: UnsafeRawBufferPointer, receivedTimestamp: [UInt8], fixedKind: EventKind? = nil
     ) -> Result<ValidatedEvent, IngestRejection> {
         defer { releaseOversizedMemory() }
+        if let rejection = parseMembers(of: line) { return .failure(rejection) }
+        // JSON null counts as absent.
+        for index in slots.indices where slots[index]?.kind == .null { slots[index] = nil }
+        guard let kind = fixedKind ?? kindFromType() else {
+            return .failure(IngestRejection(.invalidPayload, "type: must be \"track\", \"identify\" or \"forget\" (or absent for track)"))
+        }
+        let unused = dropFieldsUnused(by: kind)
+        if let rejection = checkTypes(of: kind) ?? checkRequiredFields(of: kind) { return .failure(rejection) }
+        return .success(assemble(kind: kind, unused: unused, receivedTimestamp: receivedTimestamp))
+    }
+
+    /// Parses the line as one JSON object into the slots (known fields) and the ignored keys;
+    /// a rejection when it is not valid JSON or not an object.
+    private mutating func parseMembers(of line: UnsafeRawBufferPointer) -> IngestRejection? {
         var parser = JSONTranscoder(bytes: line)
         scratch.removeAll(keepingCapacity: true)
         for index in slots.indices { slots[index] = nil }
         ignoredKeys.removeAll(keepingCapacity: true)
         ignored.removeAll(keepingCapacity: true)
-
         do throws(JSONSyntaxError) {
             guard parser.peek() == UInt8(ascii: "{") else {
                 if parser.peek() == nil { throw JSONSyntaxError.syntax("empty line", at: 0) }
                 // Valid JSON that is not an object is a payload error; invalid JSON is not.
                 let kind = try parser.transcodeValue(into: &scratch)
                 if parser.peek() != nil { throw parser.unexpected("the end of the line") }
-                return .failure(IngestRejection(.invalidPayload, "the line must be a JSON object such as {\"event\":\"signup\"}, not \(Self.describe(kind))"))
+                return IngestRejection(.invalidPayload, "the line must be a JSON object such as {\"event\":\"signup\"}, not \(Self.describe(kind))")
             }
             _ = parser.consume(UInt8(ascii: "{"))
             if !parser.consume(UInt8(ascii: "}")) {
@@ -150,43 +163,39 @@ public struct EventValidator: Sendable {
                 }
             }
             if parser.peek() != nil { throw parser.unexpected("the end of the line after the JSON object") }
+            return nil
         } catch {
             switch error.kind {
-            case .tooDeep: return .failure(IngestRejection(.invalidPayload, error.message))
-            case .invalidUTF8, .syntax: return .failure(IngestRejection(.invalidJSON, error.message))
+            case .tooDeep: return IngestRejection(.invalidPayload, error.message)
+            case .invalidUTF8, .syntax: return IngestRejection(.invalidJSON, error.message)
             }
         }
+    }
 
-        // JSON null counts as absent.
-        for index in slots.indices where slots[index]?.kind == .null { slots[index] = nil }
+    /// The kind the `type` member names (track when absent), as on the socket; nil when it
+    /// names none.
+    private func kindFromType() -> EventKind? {
+        guard let type = slots[Field.type.rawValue] else { return .track }
+        // A canonical literal equals "track" exactly when the string decodes to track.
+        guard case .string = type.kind else { return nil }
+        if scratchEquals(type.range, #""track""#) { return .track }
+        if scratchEquals(type.range, #""identify""#) { return .identify }
+        if scratchEquals(type.range, #""forget""#) { return .forget }
+        return nil
+    }
 
-        let kind: EventKind
-        if let fixedKind {
-            kind = fixedKind
-        } else if let type = slots[Field.type.rawValue] {
-            // A canonical literal equals "track" exactly when the string decodes to track.
-            if case .string = type.kind, scratchEquals(type.range, #""track""#) {
-                kind = .track
-            } else if case .string = type.kind, scratchEquals(type.range, #""identify""#) {
-                kind = .identify
-            } else if case .string = type.kind, scratchEquals(type.range, #""forget""#) {
-                kind = .forget
-            } else {
-                return .failure(IngestRejection(.invalidPayload, "type: must be \"track\", \"identify\" or \"forget\" (or absent for track)"))
-            }
-        } else {
-            kind = .track
-        }
-
+    /// Drops the known fields `kind` does not forward; returns them, for the warnings.
+    private mutating func dropFieldsUnused(by kind: EventKind) -> [Field] {
         var unused: [Field] = []
         for field in Field.allCases where slots[field.rawValue] != nil && !Self.accepts(field, for: kind) {
             unused.append(field)
             slots[field.rawValue] = nil
         }
+        return unused
+    }
 
-        if let rejection = checkTypes(of: kind) { return .failure(rejection) }
-
-        // Required fields per kind.
+    /// The first field `kind` requires that is missing, as a rejection.
+    private func checkRequiredFields(of kind: EventKind) -> IngestRejection? {
         let required: [Field]
         switch kind {
         case .track: required = [.event]
@@ -195,10 +204,9 @@ public struct EventValidator: Sendable {
         }
         for field in required where slots[field.rawValue] == nil {
             let hint = field == .event ? ", a string of 1–\(Self.maximumNameLength) characters such as \"signup\"" : ", a string"
-            return .failure(IngestRejection(.invalidPayload, "\(field.name): required for \(kind)\(hint)"))
+            return IngestRejection(.invalidPayload, "\(field.name): required for \(kind)\(hint)")
         }
-
-        return .success(assemble(kind: kind, unused: unused, receivedTimestamp: receivedTimestamp))
+        return nil
     }
 
     /// Working memory a connection keeps between lines; after a larger line it is given back,

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 
 /// The relay's HTTP listener (`http_listen`) as tests reach it: the port it bound (tests ask for
 /// port 0 and read the real one from the log) and clients run as separate programs (curl, node),

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 
 extension RelayProcess {
     /// The setting that turns the metrics listener on, on a port the kernel picks (no

@@ -1,4 +1,5 @@
 import MillimetricRelay
+import RelayTestKit
 import Testing
 
 extension DeliveryDecisionTests {
@@ -45,7 +46,7 @@ extension DeliveryDecisionTests {
 
         @Test func delaysNeverExceedTheirWindowOrTheCeiling() {
             var backoff = Backoff()
-            var rng = SeededRandomNumberGenerator(seed: 42)
+            var rng = SplitMix64(seed: 42)
 
             for failure in 0..<2_000 {
                 let delay = backoff.nextDelay(using: &rng)
@@ -58,7 +59,7 @@ extension DeliveryDecisionTests {
 
         @Test func jitterSpansTheWholeWindowAtTheCeiling() {
             var backoff = Backoff()
-            var rng = SeededRandomNumberGenerator(seed: 7)
+            var rng = SplitMix64(seed: 7)
             for _ in 0..<10 {
                 _ = backoff.nextDelay(using: &rng)
             }
@@ -78,7 +79,7 @@ extension DeliveryDecisionTests {
         }
 
         @Test func jitterOfTheFirstFailureStaysWithinTheBase() {
-            var rng = SeededRandomNumberGenerator(seed: 99)
+            var rng = SplitMix64(seed: 99)
             var largest = Duration.zero
 
             for _ in 0..<1_000 {

@@ -1,4 +1,5 @@
 import MillimetricRelay
+import RelayTestKit
 import Testing
 
 extension DeliveryDecisionTests {
@@ -138,7 +139,7 @@ struct FleetSimulation {
     let maximumInFlight = 4
 
     func run() -> Result {
-        var rng = SeededRandomNumberGenerator(seed: UInt64(relays) &* 7919 &+ UInt64(offeredShare * 1000))
+        var rng = SplitMix64(seed: UInt64(relays) &* 7919 &+ UInt64(offeredShare * 1000))
         let start = ContinuousClock.now
         let end = start + warmUp + measured
         let measureFrom = start + warmUp

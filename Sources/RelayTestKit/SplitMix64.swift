@@ -1,5 +1,6 @@
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64): the same seed gives
-/// the same events on every machine, so runs are comparable.
+/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64), the one copy for
+/// the tests, the benchmarks and the chaos tools: the same seed gives the same events, jitter,
+/// kill schedule or cut points on every machine, so a run can be compared or replayed.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
