@@ -8,6 +8,9 @@ import Synchronization
 /// thread of ours, so that `consumedBytes` counts the file's own bytes and the progress bar's
 /// ETA works for compressed files too.
 final class ImportInput: @unchecked Sendable {
+    // @unchecked Sendable: `child` is used by the thread that made the input only; the feeder
+    // thread touches `consumed` (atomic), `feederDone` and the two descriptors it alone reads
+    // and writes until it signals `feederDone`.
     enum Failure: Error, CustomStringConvertible {
         case cannotOpen(String, String)
         case cannotDecompress(String, String)

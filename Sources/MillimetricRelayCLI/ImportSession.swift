@@ -9,6 +9,9 @@ import Synchronization
 /// each ack to its line in order, writing refusals to the rejects file and the last
 /// acknowledged line to the progress file.
 final class ImportSession: @unchecked Sendable {
+    // @unchecked Sendable: two threads share it. `shared` and `rejectsFile` are touched only
+    // with `condition` held (the ack reader writes rejects under it), except that `run` closes
+    // `rejectsFile` after the ack reader has finished; everything else is immutable.
     enum Result {
         case done(refused: Int)
         case unavailable

@@ -89,6 +89,26 @@ import Glibc
         #expect(ids == [derived[0], "own-id", derived[1]])
     }
 
+    @Test func aHelloFirstLinePutsTheConnectionInTheBackfillLane() throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let acks = try relay.send([#"{"type":"hello","lane":"backfill"}"#, #"{"event":"old","event_id":"b-1"}"#, #"{"type":"hello","lane":"backfill"}"#])
+        #expect(acks.count == 3)
+        #expect(acks.first == #"{"ok":true,"lane":"backfill"}"#)
+        #expect(acks[1].hasPrefix(#"{"ok":true,"event_id":"b-1""#))
+        // Only a first line is a hello; later, it is an event of an unknown type.
+        #expect(acks[2].hasPrefix(#"{"ok":false,"error":"invalid_payload""#))
+        let badLane = try relay.send([#"{"type":"hello","lane":"slow"}"#, #"{"event":"new","event_id":"l-1"}"#])
+        #expect(badLane.first?.hasPrefix(#"{"ok":false,"error":"invalid_payload","message":"lane: must be"#) == true, "\(badLane)")
+        let plain = try relay.send([#"{"event":"new","event_id":"l-2"}"#])
+        #expect(plain.first?.hasPrefix(#"{"ok":true"#) == true)
+
+        let connection = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        defer { try? connection.close() }
+        #expect(try connection.scalarText("SELECT group_concat(event_id || ':' || (seq < 0), ',') FROM (SELECT * FROM events ORDER BY seq)") == "b-1:1,l-1:0,l-2:0")
+        #expect(try relay.status()["backfill_events"] as? Int == 1)
+    }
+
     @Test func killedImporterAndDaemonResumeAndTheAPISeesEveryEventOnce() throws {
         let api = try StandInProcess()
         let relay = try RelayProcess(host: api.baseURL)
