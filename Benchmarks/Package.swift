@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "ingest-bench", targets: ["IngestBench"]),
         .executable(name: "drain-bench", targets: ["DrainBench"]),
         .executable(name: "http-bench", targets: ["HTTPBench"]),
+        .executable(name: "import-bench", targets: ["ImportBench"]),
     ],
     dependencies: [
         .package(name: "millimetric-relay", path: "../"),
@@ -42,6 +43,14 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "RelayTestKit", package: "millimetric-relay"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "ImportBench",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "MillimetricRelay", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

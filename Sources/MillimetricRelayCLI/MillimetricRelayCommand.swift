@@ -12,6 +12,6 @@ struct MillimetricRelayCommand: AsyncParsableCommand {
             outbox before acknowledging it, and delivers the outbox to the API in batches.
             """,
         version: RelayVersion.current,
-        subcommands: [RunCommand.self, SendCommand.self, StatusCommand.self, DeadLettersCommand.self, CheckConfigCommand.self]
+        subcommands: [RunCommand.self, SendCommand.self, ImportCommand.self, StatusCommand.self, DeadLettersCommand.self, CheckConfigCommand.self]
     )
 }

@@ -57,6 +57,15 @@ enum StatusFormatter {
             "dead letters:    \(status.deadLetters) (\(status.deadLetterBytes) bytes), \(status.deadLetteredTotal) dead-lettered in total",
             "upstream:        \(upstream)",
         ]
+        if status.backfillEvents > 0 {
+            var line = "backfill:        \(status.backfillEvents) events queued behind live ones"
+            if let rate = status.deliveryRate, let seconds = status.backfillDrainSeconds {
+                line += ", drained in about \(age(TimeInterval(seconds))) at \(rate) events/s"
+            } else {
+                line += ", drain time unknown (no delivery rate measured in the last minute)"
+            }
+            lines.append(line)
+        }
         if status.refusedForgets > 0 {
             lines.append("refused forgets: \(status.refusedForgets) (see dead-letters list)")
         }

@@ -122,7 +122,7 @@ final class Drainer: Sendable {
 
     /// Drainer-thread state.
     private struct Loop {
-        var cursor: Int64 = 0
+        var cursor = OutboxCursor()
         var inFlight: [UInt64: DeliveryUnit] = [:]
         var retryQueue: [DeliveryUnit] = []
         var nextID: UInt64 = 1
@@ -150,7 +150,7 @@ final class Drainer: Sendable {
     private func run(pool: UpstreamWorkerPool) {
         let reader: OutboxReader
         do {
-            reader = try OutboxReader(path: settings.databasePath)
+            reader = try OutboxReader(path: settings.databasePath, flushInterval: settings.flushInterval)
         } catch {
             logger.critical("the drainer cannot open the outbox", metadata: ["sqlite.error": "\(error)"])
             return
@@ -249,7 +249,7 @@ final class Drainer: Sendable {
                     continue
                 }
                 guard let first = rows.first else {
-                    waitForRows(after: loop.cursor, until: now + .seconds(1))
+                    waitForRows(after: loop.cursor.live, until: now + .seconds(1))
                     continue
                 }
                 // A forget goes only after every earlier request has settled (SPEC §7).
@@ -259,11 +259,11 @@ final class Drainer: Sendable {
                     let due = Date(timeIntervalSince1970: Double(first.receivedAt) / 1000) + settings.flushInterval.timeInterval
                     let remaining = due.timeIntervalSinceNow
                     if remaining > 0 {
-                        waitForRows(after: loop.cursor + Int64(settings.maximumEvents) - 1, until: now + .milliseconds(Int64(remaining * 1000) + 1))
+                        waitForRows(after: loop.cursor.live + Int64(settings.maximumEvents) - 1, until: now + .milliseconds(Int64(remaining * 1000) + 1))
                         continue
                     }
                 }
-                loop.cursor = rows.last!.seq
+                loop.cursor.advance(past: rows.last!.seq)
                 unit = DeliveryUnit(rows[...])
             }
 

@@ -1,24 +1,36 @@
+import FoundationEssentials
 import SQLiteSupport
 
-/// The drainer's read-only connection to the outbox.
+/// The drainer's read-only connection to the outbox, and the order in which its lanes are sent.
 ///
 /// A separate connection from the writer's: in WAL mode readers never block the writer, so
-/// reading the next batch never delays an ack. Rows are read in `seq` order after a cursor;
-/// since `seq` only grows (AUTOINCREMENT), a cursor never skips a row committed later.
+/// reading the next batch never delays an ack. Each lane (``OutboxLane``) is read in `seq`
+/// order after its own cursor; since `seq` only grows within a lane, a cursor never skips a row
+/// committed later.
+///
+/// Lane policy (issue 16): live rows go first whenever they are ready to send. Backfill rows
+/// fill the rest: they are handed out when the live lane is empty, or while its run is still
+/// gathering (neither full nor `flush_interval` old), so a live trickle never holds a backfill
+/// back for long and a backfill never sits in front of a live event.
 final class OutboxReader {
     private let connection: SQLiteConnection
-    private let next: SQLiteStatement
+    private let nextLive: SQLiteStatement
+    private let nextBackfill: SQLiteStatement
     private let queuedInRange: SQLiteStatement
+    private let flushInterval: Duration
 
-    init(path: String) throws(SQLiteError) {
+    init(path: String, flushInterval: Duration = .seconds(1)) throws(SQLiteError) {
         connection = try SQLiteConnection(path: path, mode: .readOnly)
         try connection.setBusyTimeout(milliseconds: 5_000)
         // Reads go forward by seq over rows just written; 512 KiB holds the B-tree's interior
         // pages between batches (SQLite's default is 2 MiB per connection).
         try connection.execute("PRAGMA cache_size = -512")
-        next = try connection.prepare(
+        nextLive = try connection.prepare(
             "SELECT seq, kind, event_id, user_id, body, received_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+        nextBackfill = try connection.prepare(
+            "SELECT seq, kind, event_id, user_id, body, received_at FROM events WHERE seq > ? AND seq < 0 ORDER BY seq LIMIT ?")
         queuedInRange = try connection.prepare("SELECT seq FROM events WHERE seq BETWEEN ? AND ?")
+        self.flushInterval = flushInterval
     }
 
     /// The sequence numbers in `range` still in the queue: a unit read earlier and waiting for a
@@ -32,11 +44,27 @@ final class OutboxReader {
         return seqs
     }
 
-    /// Reads rows after `cursor`: a run of track rows that fits one batch (`maximumEvents`,
-    /// `maximumBodyBytes` for the whole `{"events":[…]}` body), or a single identify or forget.
-    /// `closed` tells whether the run cannot grow any more (a limit or a non-track row ended it),
-    /// so there is no point waiting for `flush_interval`.
-    func nextUnit(after cursor: Int64, maximumEvents: Int, maximumBodyBytes: Int) throws(SQLiteError) -> (rows: [QueuedRow], closed: Bool) {
+    /// The next unit to send, after `cursor`: a run of track rows that fits one batch
+    /// (`maximumEvents`, `maximumBodyBytes` for the whole `{"events":[…]}` body), or a single
+    /// identify or forget; from the live lane if it has one ready, else from the backfill lane
+    /// (see the type's note). `closed` tells whether the run cannot grow any more (a limit or a
+    /// non-track row ended it), so there is no point waiting for `flush_interval`; a backfill
+    /// unit is always closed, since backfill rows wait for nothing but the rate limits.
+    func nextUnit(
+        after cursor: OutboxCursor, maximumEvents: Int, maximumBodyBytes: Int, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
+    ) throws(SQLiteError) -> (rows: [QueuedRow], closed: Bool) {
+        let live = try run(nextLive, after: cursor.live, maximumEvents: maximumEvents, maximumBodyBytes: maximumBodyBytes)
+        if let first = live.rows.first {
+            let due = first.receivedAt + Int64(flushInterval.timeInterval * 1000) <= now
+            if live.closed || due { return live }
+        }
+        let backfill = try run(nextBackfill, after: cursor.backfill, maximumEvents: maximumEvents, maximumBodyBytes: maximumBodyBytes)
+        if !backfill.rows.isEmpty { return (backfill.rows, true) }
+        return live
+    }
+
+    /// One lane's next run.
+    private func run(_ next: SQLiteStatement, after cursor: Int64, maximumEvents: Int, maximumBodyBytes: Int) throws(SQLiteError) -> (rows: [QueuedRow], closed: Bool) {
         defer { next.clearBindings() }
         try next.bind(cursor, at: 1)
         try next.bind(maximumEvents, at: 2)
@@ -45,10 +73,10 @@ final class OutboxReader {
         while try next.step() {
             let kind = EventKind(rawValue: Int(next.int64(at: 1))) ?? .track
             if kind != .track {
-                if rows.isEmpty { rows.append(row(kind: kind)) }
+                if rows.isEmpty { rows.append(row(next, kind: kind)) }
                 return (rows, true)
             }
-            let candidate = row(kind: kind)
+            let candidate = row(next, kind: kind)
             let added = candidate.body.count + (rows.isEmpty ? 0 : 1)
             if !rows.isEmpty && bodyBytes + added > maximumBodyBytes { return (rows, true) }
             bodyBytes += added
@@ -57,7 +85,7 @@ final class OutboxReader {
         return (rows, rows.count >= maximumEvents)
     }
 
-    private func row(kind: EventKind) -> QueuedRow {
+    private func row(_ next: SQLiteStatement, kind: EventKind) -> QueuedRow {
         QueuedRow(
             seq: next.int64(at: 0), kind: kind, eventID: next.text(at: 2) ?? "", userID: next.text(at: 3),
             body: next.bytes(at: 4) ?? [], receivedAt: next.int64(at: 5))

@@ -25,6 +25,13 @@ enum AckEncoder {
         }
     }
 
+    /// `{"ok":true,"lane":"backfill"}\n`: the answer to a hello line (``IngestHello``).
+    static func writeHello(_ lane: OutboxLane, to buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#"{"ok":true,"lane":""#)
+        buffer.writeString(lane.rawValue)
+        buffer.writeStaticString("\"}\n")
+    }
+
     /// `{"ok":false,"error":"CODE","message":"…"}\n`
     static func writeRejected(_ rejection: IngestRejection, to buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"ok":false,"error":""#)

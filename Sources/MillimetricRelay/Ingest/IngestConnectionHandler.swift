@@ -26,6 +26,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private enum Entry {
         case event(index: Int)
         case rejected(IngestRejection)
+        /// A hello line (``IngestHello``), acked with the lane it chose.
+        case hello(OutboxLane)
     }
 
     private struct Group {
@@ -59,6 +61,9 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private var lastWrite: EventLoopFuture<Void>?
     private var receivedAt: Int64 = 0
     private var receivedStamp: [UInt8] = []
+    /// The lane this connection's events go to; a hello as the first line may change it.
+    private var lane = OutboxLane.live
+    private var sawFirstLine = false
 
     init(settings: Settings, writer: OutboxWriter, metrics: RelayMetrics, logger: Logger) {
         self.settings = settings
@@ -179,8 +184,23 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         unackedLines += 1
         switch frame {
         case .tooLong:
+            sawFirstLine = true
             current.entries.append(.rejected(IngestRejection(.lineTooLong, "the line is longer than \(settings.maximumLineBytes) bytes (max_line_bytes); split the event or raise the limit")))
         case .line(let line):
+            if !sawFirstLine {
+                sawFirstLine = true
+                switch line.withUnsafeReadableBytes({ IngestHello.parse($0) }) {
+                case .success(let lane)?:
+                    self.lane = lane
+                    current.entries.append(.hello(lane))
+                    return
+                case .failure(let rejection)?:
+                    current.entries.append(.rejected(rejection))
+                    return
+                case nil:
+                    break
+                }
+            }
             let result = line.withUnsafeReadableBytes { validator.validate($0, receivedTimestamp: receivedStamp) }
             switch result {
             case .success(let event):
@@ -214,7 +234,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let metrics = self.metrics
-        writer.submit(events, receivedAt: receivedAt) { outcomes in
+        writer.submit(events, receivedAt: receivedAt, lane: lane) { outcomes in
             // Counted at the commit, even if the producer has gone before its ack.
             for outcome in outcomes { metrics.committed(outcome) }
             loopBound.eventLoop.execute {
@@ -243,6 +263,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                 case .rejected(let rejection):
                     metrics.linesRefused(rejection.code)
                     AckEncoder.writeRejected(rejection, to: &buffer)
+                case .hello(let lane):
+                    AckEncoder.writeHello(lane, to: &buffer)
                 case .event(let index):
                     switch outcomes[index] {
                     case .stored(_, let purged):

@@ -49,6 +49,13 @@ enum OutboxSchema {
         """
         DROP INDEX events_by_user;
         """,
+        // v3: backfill rows (`millimetric-relay import`) are stored with negative `seq`s, in a
+        // lane of their own (OutboxLane). The tables do not change, but a relay of schema v2
+        // reads only `seq > 0` and would leave those rows queued for ever: the version bump
+        // makes it refuse this file instead. The state row records since when lanes exist.
+        """
+        INSERT OR IGNORE INTO delivery_state(key, value) VALUES ('lanes_since', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+        """,
     ]
 
     static var currentVersion: Int64 { Int64(migrations.count) }

@@ -27,6 +27,14 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
     /// Set while a purge's WAL checkpoint is blocked by a reader: the purged data is still in
     /// the WAL (SPEC §7) and the daemon retries every second. Since when.
     public var purgePendingCheckpointSince: Date?
+    /// Rows queued in the backfill lane (`millimetric-relay import`, ``OutboxLane``).
+    public var backfillEvents: Int64 = 0
+    /// Events delivered per second over the daemon's last measuring window, if it measured one
+    /// in the last minute while running.
+    public var deliveryRate: Int64?
+    /// Seconds until the backfill lane is empty at ``deliveryRate``: live rows go first, so the
+    /// backfill drains with the whole queue.
+    public var backfillDrainSeconds: Int64?
 
     /// Reads the status of the outbox in `stateDirectory`.
     public static func read(databasePath: String, lockPath: String) throws(OutboxError) -> OutboxStatus {
@@ -48,7 +56,10 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
                 status.deadLetterBytes = dead.int64(at: 1)
                 status.refusedForgets = dead.int64(at: 2)
             }
-            status.oldestQueuedAt = try connection.scalarInt64("SELECT received_at FROM events ORDER BY seq LIMIT 1").map(Self.date)
+            status.oldestQueuedAt = try connection.scalarInt64(OutboxStore.oldestReceivedAtSQL).map(Self.date)
+            status.backfillEvents = try connection.scalarInt64("SELECT count(*) FROM events WHERE seq < 0") ?? 0
+            var rate: Int64?
+            var rateAt: Int64?
             let state = try connection.prepare("SELECT key, value FROM delivery_state")
             while try state.step() {
                 let key = state.text(at: 0) ?? ""
@@ -61,12 +72,19 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
                 case "upstream_reason": status.upstreamReason = state.text(at: 1)
                 case "last_error": status.lastError = state.text(at: 1)
                 case "last_error_at": status.lastErrorAt = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
+                case DeliveryRateMeter.rateKey: rate = state.isNull(at: 1) ? nil : state.int64(at: 1)
+                case DeliveryRateMeter.measuredAtKey: rateAt = state.isNull(at: 1) ? nil : state.int64(at: 1)
                 case OutboxStateKey.purgeCheckpointPendingSince:
                     status.purgePendingCheckpointSince = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
                 default: break
                 }
             }
             try connection.execute("COMMIT")
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            if status.daemonRunning, let rate, let rateAt, now - rateAt < 60_000 {
+                status.deliveryRate = rate
+                if status.backfillEvents > 0 && rate > 0 { status.backfillDrainSeconds = (status.queuedEvents + rate - 1) / rate }
+            }
             return status
         }
     }

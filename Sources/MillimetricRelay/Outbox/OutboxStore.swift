@@ -11,6 +11,8 @@ import Glibc
 final class OutboxStore {
     let connection: SQLiteConnection
     private let insertEvent: SQLiteStatement
+    /// The same insert with an explicit `seq`: backfill rows are numbered by the writer.
+    private let insertBackfillEvent: SQLiteStatement
     private let deleteUserRows: SQLiteStatement
     private let countUserDeadLetters: SQLiteStatement
     private let deleteUserDeadLetters: SQLiteStatement
@@ -64,6 +66,8 @@ final class OutboxStore {
             #endif
             insertEvent = try connection.prepare(
                 "INSERT INTO events(kind, event_id, user_id, body, bytes, received_at) VALUES (?, ?, ?, ?, ?, ?)")
+            insertBackfillEvent = try connection.prepare(
+                "INSERT INTO events(kind, event_id, user_id, body, bytes, received_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
             deleteUserRows = try connection.prepare("DELETE FROM events WHERE user_id = ? AND kind IN (0, 1) RETURNING bytes")
             countUserDeadLetters = try connection.prepare(
                 "SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters WHERE user_id = ? AND kind IN (0, 1)")
@@ -80,7 +84,7 @@ final class OutboxStore {
             deleteOne = try connection.prepare("DELETE FROM events WHERE seq = ? RETURNING bytes")
             upsertState = try connection.prepare(
                 "INSERT INTO delivery_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            oldestEvent = try connection.prepare("SELECT received_at FROM events ORDER BY seq LIMIT 1")
+            oldestEvent = try connection.prepare(Self.oldestReceivedAtSQL)
             dataVersionStatement = try connection.prepare("PRAGMA data_version")
             pendingCheckpoint = try connection.prepare("SELECT value FROM delivery_state WHERE key = ?")
         } catch let error as OutboxError {
@@ -105,7 +109,8 @@ final class OutboxStore {
         let events = try connection.scalarInt64("SELECT count(*) FROM events") ?? 0
         let queuedBytes = try connection.scalarInt64("SELECT coalesce(sum(bytes), 0) FROM events") ?? 0
         let deadBytes = try connection.scalarInt64("SELECT coalesce(sum(bytes), 0) FROM dead_letters") ?? 0
-        let lastSeq = try connection.scalarInt64("SELECT coalesce(max(seq), 0) FROM events") ?? 0
+        // The live lane's: the drainer's wake-up counts live rows only (OutboxLane).
+        let lastSeq = try connection.scalarInt64("SELECT coalesce(max(seq), 0) FROM events WHERE seq > 0") ?? 0
         return (events, queuedBytes + deadBytes, lastSeq)
     }
 
@@ -115,10 +120,27 @@ final class OutboxStore {
         if connection.isInTransaction { try? connection.execute("ROLLBACK") }
     }
 
-    /// Inserts one validated event; returns its sequence number.
-    func insert(_ event: borrowing ValidatedEvent, receivedAt: Int64) throws(SQLiteError) -> Int64 {
-        let statement = insertEvent
+    /// The last backfill `seq` in use, or just below ``OutboxLane/backfillFloor`` when none is.
+    func lastBackfillSeq() throws(SQLiteError) -> Int64 {
+        try connection.scalarInt64("SELECT coalesce(max(seq), \(OutboxLane.backfillFloor - 1)) FROM events WHERE seq < 0")
+            ?? OutboxLane.backfillFloor - 1
+    }
+
+    /// The oldest `received_at` at the head of either lane: each lane is in `seq` order, so
+    /// the oldest queued event is the first row of one of them.
+    static let oldestReceivedAtSQL = """
+        SELECT min(received_at) FROM (
+            SELECT (SELECT received_at FROM events WHERE seq < 0 ORDER BY seq LIMIT 1) AS received_at
+            UNION ALL SELECT (SELECT received_at FROM events WHERE seq > 0 ORDER BY seq LIMIT 1))
+        """
+
+    /// Inserts one validated event; returns its sequence number. With `backfillSeq`, the row
+    /// goes to the backfill lane under that number (the writer hands them out in order);
+    /// without it, to the live lane under the next AUTOINCREMENT number.
+    func insert(_ event: borrowing ValidatedEvent, receivedAt: Int64, backfillSeq: Int64? = nil) throws(SQLiteError) -> Int64 {
+        let statement = backfillSeq == nil ? insertEvent : insertBackfillEvent
         defer { statement.clearBindings() }
+        if let backfillSeq { try statement.bind(backfillSeq, at: 7) }
         try statement.bind(event.kind.rawValue, at: 1)
         try statement.bind(event.body.count, at: 5)
         try statement.bind(receivedAt, at: 6)
@@ -139,7 +161,7 @@ final class OutboxStore {
             }
         }
         try result.get()
-        return connection.lastInsertRowID
+        return backfillSeq ?? connection.lastInsertRowID
     }
 
     /// Deletes the user's queued track and identify rows and dead letters (SPEC §7).
@@ -237,7 +259,7 @@ final class OutboxStore {
     /// Received time of the oldest queued event, Unix ms.
     func oldestReceivedAt() throws(SQLiteError) -> Int64? {
         defer { oldestEvent.reset() }
-        guard try oldestEvent.step() else { return nil }
+        guard try oldestEvent.step(), !oldestEvent.isNull(at: 0) else { return nil }
         return oldestEvent.int64(at: 0)
     }
 

@@ -27,6 +27,7 @@ public final class OutboxWriter: Sendable {
         /// Bytes of stored event JSON, queued and dead-lettered: what the cap counts.
         public var storedBytes: Int64
         public var oldestReceivedAt: Int64?
+        /// The last live `seq` (backfill rows are numbered apart, below zero: ``OutboxLane``).
         public var lastSeq: Int64
         /// Group commits since start, and the event rows they inserted: their ratio is the
         /// average transaction size, which the benchmark compares against bare SQLite.
@@ -35,7 +36,7 @@ public final class OutboxWriter: Sendable {
     }
 
     enum Operation {
-        case ingest([ValidatedEvent], receivedAt: Int64, allOrNothing: Bool, completion: @Sendable ([Outcome]) -> Void)
+        case ingest([ValidatedEvent], receivedAt: Int64, allOrNothing: Bool, lane: OutboxLane, completion: @Sendable ([Outcome]) -> Void)
         case settle(Settlement, completion: @Sendable (Result<SettlementResult, OutboxError>) -> Void)
         case setState([(String, DeliveryStateValue)])
     }
@@ -61,6 +62,8 @@ public final class OutboxWriter: Sendable {
     /// Whether the last group refused events for the cap, so "outbox full" is logged once per
     /// episode, not once per refused line.
     private let refusingForCap = Atomic<Bool>(false)
+    /// Touched by the writer thread only (in `apply`); a lock it alone takes costs nothing.
+    private let rateMeter = Mutex(DeliveryRateMeter())
 
     /// The most event rows one group commit inserts.
     static let maximumRowsPerCommit = 8_192
@@ -70,8 +73,9 @@ public final class OutboxWriter: Sendable {
     /// - Parameters:
     ///   - maximumBytes: the cap on stored event JSON (`max_outbox_bytes`).
     ///   - metrics: where blocked WAL checkpoints are counted.
-    ///   - onCommit: called on the writer thread with the last sequence number after each commit
-    ///     that added rows, so the drainer can wake up.
+    ///   - onCommit: called on the writer thread with the last live sequence number after each
+    ///     commit that added rows, so the drainer can wake up. (A commit of backfill rows alone
+    ///     leaves that number as it was; the drainer looks for them at least once a second.)
     public convenience init(
         path: String, synchronous: SynchronousMode, maximumBytes: Int64, logger: Logger, metrics: RelayMetrics? = nil,
         onCommit: @escaping @Sendable (Int64) -> Void = { _ in }
@@ -90,8 +94,10 @@ public final class OutboxWriter: Sendable {
         let totals: (events: Int64, bytes: Int64, lastSeq: Int64)
         let oldest: Int64?
         var checkpoint = PurgeCheckpoint()
+        let lastBackfillSeq: Int64
         do {
             totals = try store.totals()
+            lastBackfillSeq = try store.lastBackfillSeq()
             oldest = try store.oldestReceivedAt()
             // A checkpoint still owed when the last daemon stopped (or recorded by
             // `dead-letters purge` while none ran) is owed now.
@@ -112,7 +118,7 @@ public final class OutboxWriter: Sendable {
         // The store moves to the writer thread and is never touched from this one again.
         let holder = UnsafeTransfer(StoreHolder(store))
         DetachedThread.start(name: "outbox-writer") { [self] in
-            self.run(store: holder.value.store!, checkpoint: initialCheckpoint)
+            self.run(store: holder.value.store!, checkpoint: initialCheckpoint, lastBackfillSeq: lastBackfillSeq)
             // The last reference: statements are finalized, then the connection closes, which
             // checkpoints the WAL and removes it — a clean close.
             holder.value.store = nil
@@ -128,9 +134,11 @@ public final class OutboxWriter: Sendable {
     var heartbeatValue: Int64 { heartbeat.load(ordering: .relaxed) }
 
     /// Hands events to the writer; `completion` runs on the writer thread once they are
-    /// committed (or refused), with one outcome per event, in order.
-    public func submit(_ events: [ValidatedEvent], receivedAt: Int64, completion: @escaping @Sendable ([Outcome]) -> Void) {
-        if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: false, completion: completion)) {
+    /// committed (or refused), with one outcome per event, in order. `lane` is where they wait
+    /// for delivery (``OutboxLane``); a forget always goes to the live lane, since erasure must
+    /// not wait behind a backfill.
+    public func submit(_ events: [ValidatedEvent], receivedAt: Int64, lane: OutboxLane = .live, completion: @escaping @Sendable ([Outcome]) -> Void) {
+        if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: false, lane: lane, completion: completion)) {
             completion(events.map { _ in .rejected(IngestRejection(.shuttingDown, "the relay is stopping; nothing was stored, send again later")) })
         }
     }
@@ -139,7 +147,7 @@ public final class OutboxWriter: Sendable {
     /// committed or none is, so that a refused HTTP `/v1/batch` leaves nothing behind.
     /// (Only the byte cap can refuse a single event inside a commit; it is checked for the sum.)
     public func submitAllOrNothing(_ events: [ValidatedEvent], receivedAt: Int64, completion: @escaping @Sendable ([Outcome]) -> Void) {
-        if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: true, completion: completion)) {
+        if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: true, lane: .live, completion: completion)) {
             completion(events.map { _ in .rejected(IngestRejection(.shuttingDown, "the relay is stopping; nothing was stored, send again later")) })
         }
     }
@@ -201,8 +209,11 @@ public final class OutboxWriter: Sendable {
 
     // MARK: - The writer thread
 
-    private func run(store: OutboxStore, checkpoint initialCheckpoint: PurgeCheckpoint) {
+    private func run(store: OutboxStore, checkpoint initialCheckpoint: PurgeCheckpoint, lastBackfillSeq: Int64) {
         var checkpoint = initialCheckpoint
+        // The backfill lane's numbering (OutboxLane): handed out here, in commit order. A group
+        // rolled back leaves a gap, which is harmless: only the order matters.
+        var backfillSeq = lastBackfillSeq
         var dataVersion = (try? store.dataVersion()) ?? 0
         while true {
             let (operations, exit) = queue.withLock { queue -> ([Operation], Bool) in
@@ -216,7 +227,7 @@ public final class OutboxWriter: Sendable {
                 var rows = 0
                 var count = 0
                 for operation in queue.operations {
-                    if case .ingest(let events, _, _, _) = operation {
+                    if case .ingest(let events, _, _, _, _) = operation {
                         if count > 0 && rows + events.count > Self.maximumRowsPerCommit { break }
                         rows += events.count
                     }
@@ -235,7 +246,7 @@ public final class OutboxWriter: Sendable {
                 _ = wakeUp.wait(timeout: .now() + wait.timeInterval)
                 queue.withLock { $0.writerIsWaiting = false }
             } else {
-                process(operations, store: store, checkpoint: &checkpoint)
+                process(operations, store: store, checkpoint: &checkpoint, backfillSeq: &backfillSeq)
             }
             followOtherConnections(store: store, dataVersion: &dataVersion, checkpoint: &checkpoint)
             if checkpoint.isDue(at: .now) { attemptCheckpoint(store: store, checkpoint: &checkpoint) }
@@ -323,7 +334,7 @@ public final class OutboxWriter: Sendable {
 
     /// One group commit. On failure the whole group is rolled back and every operation in it is
     /// answered with the error: no completion ever claims a write that did not commit.
-    private func process(_ operations: [Operation], store: OutboxStore, checkpoint: inout PurgeCheckpoint) {
+    private func process(_ operations: [Operation], store: OutboxStore, checkpoint: inout PurgeCheckpoint, backfillSeq: inout Int64) {
         let start = snapshot
         var storedBytes = start.storedBytes
         var queuedEvents = start.queuedEvents
@@ -342,7 +353,7 @@ public final class OutboxWriter: Sendable {
             try store.begin()
             for operation in operations {
                 switch operation {
-                case .ingest(let events, let receivedAt, let allOrNothing, _):
+                case .ingest(let events, let receivedAt, let allOrNothing, let lane, _):
                     var outcomes: [Outcome] = []
                     outcomes.reserveCapacity(events.count)
                     if allOrNothing, case let total = events.reduce(Int64(0), { $0 + Int64($1.body.count) }), storedBytes + total > maximumBytes {
@@ -366,8 +377,14 @@ public final class OutboxWriter: Sendable {
                             outcomes.append(.rejected(IngestRejection(.outboxFull, "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
                             continue
                         }
-                        let seq = try store.insert(events[index], receivedAt: receivedAt)
-                        lastSeq = seq
+                        let seq: Int64
+                        if lane == .backfill && events[index].kind != .forget {
+                            backfillSeq += 1
+                            seq = try store.insert(events[index], receivedAt: receivedAt, backfillSeq: backfillSeq)
+                        } else {
+                            seq = try store.insert(events[index], receivedAt: receivedAt)
+                            lastSeq = seq
+                        }
                         addedRows = true
                         inserted += 1
                         storedBytes += Int64(events[index].body.count)
@@ -425,7 +442,7 @@ public final class OutboxWriter: Sendable {
         var settleIndex = 0
         for operation in operations {
             switch operation {
-            case .ingest(_, _, _, let completion):
+            case .ingest(_, _, _, _, let completion):
                 completion(ingestOutcomes[ingestIndex])
                 ingestIndex += 1
             case .settle(_, let completion):
@@ -454,6 +471,8 @@ public final class OutboxWriter: Sendable {
         try store.increment("dead_lettered_total", by: Int64(result.deadLettered))
         if result.deliveredRows > 0 {
             try store.setState("last_success_at", .integer(now))
+            let rate = rateMeter.withLock { $0.record(result.deliveredRows, now: now) }
+            for (key, value) in rate { try store.setState(key, value) }
         }
         for (key, value) in settlement.state { try store.setState(key, value) }
         return result
@@ -493,7 +512,7 @@ public final class OutboxWriter: Sendable {
         }
         for operation in operations {
             switch operation {
-            case .ingest(let events, _, _, let completion):
+            case .ingest(let events, _, _, _, let completion):
                 completion(events.map { _ in .rejected(rejection) })
             case .settle(_, let completion):
                 completion(.failure(.sqlite(error)))

@@ -14,4 +14,19 @@ enum Bytes {
     static func equal(_ bytes: [UInt8], _ text: StaticString) -> Bool {
         bytes.withUnsafeBytes { equal($0, text) }
     }
+
+    /// Whether `text` occurs anywhere in `bytes`.
+    static func contains(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+        guard let base = bytes.baseAddress, text.utf8CodeUnitCount > 0 else { return text.utf8CodeUnitCount == 0 }
+        // memchr for the first byte, memcmp for the rest (Glibc's module does not export memmem).
+        let length = text.utf8CodeUnitCount
+        let first = Int32(text.utf8Start.pointee)
+        var offset = 0
+        while bytes.count - offset >= length {
+            guard let hit = memchr(base + offset, first, bytes.count - offset - length + 1) else { return false }
+            if memcmp(hit, text.utf8Start, length) == 0 { return true }
+            offset = base.distance(to: UnsafeRawPointer(hit)) + 1
+        }
+        return false
+    }
 }

@@ -1,0 +1,204 @@
+import Foundation
+import SQLiteSupport
+import Synchronization
+import Testing
+
+@testable import MillimetricRelay
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `millimetric-relay import` (issue 16) with the real daemon and the API stand-in: rejects,
+/// crash and resume, compressed input, stdin, and live events ahead of a backfill.
+@Suite struct ImportTests {
+    /// `count` track events without event_id, numbered from `from`.
+    static func lines(_ count: Int, from: Int = 0) -> [String] {
+        (from..<from + count).map { #"{"event":"past","user_id":"u\#($0 % 13)","timestamp":"2025-01-01T00:00:00Z","properties":{"n":\#($0)}}"# }
+    }
+
+    /// The ids `import` gives the lines of `content` that have none (what ImportEventID derives).
+    static func expectedIDs(_ content: String) -> [String] {
+        var sha = SHA1()
+        var ids: [String] = []
+        for (index, line) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            sha.update(Array(line.utf8) + [0x0A])
+            ids.append(ImportEventID.make(digest: sha.finish(), line: index + 1))
+        }
+        return ids
+    }
+
+    static func write(_ content: String, in relay: RelayProcess, name: String) throws -> String {
+        let path = relay.directory.appendingPathComponent(name).path
+        try Data(content.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func runImport(_ relay: RelayProcess, _ arguments: [String], stdin: String? = nil) throws -> (Int32, String) {
+        try relay.runCLI(["import", "--socket", relay.socketPath] + arguments, stdin: stdin)
+    }
+
+    /// Starts `import` without waiting for it.
+    func startImport(_ relay: RelayProcess, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = try RelayProcess.executableURL()
+        process.arguments = ["import", "--socket", relay.socketPath] + arguments
+        process.environment = relay.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func progressLine(_ path: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return 0 }
+        return object["line"] as? Int ?? 0
+    }
+
+    @Test func refusedLinesGoToTheRejectsFileWithTheirNumberAndTheRelaysError() throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let bad = [#"{"event":"ok-1"}"#, #"{not json"#, "", #"{"event":"ok-2","event_id":"own-id"}"#, #"{"user_id":"no event"}"#, "   ", #"{"event":"ok-3"}"#]
+        let file = try Self.write(bad.joined(separator: "\n") + "\n", in: relay, name: "bad.ndjson")
+        let (status, output) = try runImport(relay, [file])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("read 7 lines, accepted 3, refused 2"), "\(output)")
+
+        // What the relay answers to the same lines on a connection of its own.
+        let acks = try relay.send([bad[1], bad[4]])
+        let members = acks.map { String($0.dropFirst(#"{"ok":false,"#.count).dropLast()) }
+        let expected = #"{"line":2,\#(members[0]),"input":"{not json"}"# + "\n"
+            + #"{"line":5,\#(members[1]),"input":"{\"user_id\":\"no event\"}"}"# + "\n"
+        let rejects = try String(contentsOfFile: file + ".rejects.ndjson", encoding: .utf8)
+        #expect(rejects == expected)
+
+        // The three good lines are in the backfill lane, with their own id or a derived one.
+        let connection = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        defer { try? connection.close() }
+        let statement = try connection.prepare("SELECT event_id FROM events WHERE seq < 0 ORDER BY seq")
+        var ids: [String] = []
+        while try statement.step() { ids.append(statement.text(at: 0) ?? "") }
+        var sha = SHA1()
+        var derived: [String] = []
+        for (index, line) in bad.enumerated() {
+            sha.update(Array(line.utf8) + [0x0A])
+            if index == 0 || index == 6 { derived.append(ImportEventID.make(digest: sha.finish(), line: index + 1)) }
+        }
+        #expect(ids == [derived[0], "own-id", derived[1]])
+    }
+
+    @Test func aHelloFirstLinePutsTheConnectionInTheBackfillLane() throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let acks = try relay.send([#"{"type":"hello","lane":"backfill"}"#, #"{"event":"old","event_id":"b-1"}"#, #"{"type":"hello","lane":"backfill"}"#])
+        #expect(acks.count == 3)
+        #expect(acks.first == #"{"ok":true,"lane":"backfill"}"#)
+        #expect(acks[1].hasPrefix(#"{"ok":true,"event_id":"b-1""#))
+        // Only a first line is a hello; later, it is an event of an unknown type.
+        #expect(acks[2].hasPrefix(#"{"ok":false,"error":"invalid_payload""#))
+        let badLane = try relay.send([#"{"type":"hello","lane":"slow"}"#, #"{"event":"new","event_id":"l-1"}"#])
+        #expect(badLane.first?.hasPrefix(#"{"ok":false,"error":"invalid_payload","message":"lane: must be"#) == true, "\(badLane)")
+        let plain = try relay.send([#"{"event":"new","event_id":"l-2"}"#])
+        #expect(plain.first?.hasPrefix(#"{"ok":true"#) == true)
+
+        let connection = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        defer { try? connection.close() }
+        #expect(try connection.scalarText("SELECT group_concat(event_id || ':' || (seq < 0), ',') FROM (SELECT * FROM events ORDER BY seq)") == "b-1:1,l-1:0,l-2:0")
+        #expect(try relay.status()["backfill_events"] as? Int == 1)
+    }
+
+    @Test func killedImporterAndDaemonResumeAndTheAPISeesEveryEventOnce() throws {
+        let api = try StandInProcess()
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        let count = 40_000
+        let content = Self.lines(count).joined(separator: "\n") + "\n"
+        let file = try Self.write(content, in: relay, name: "history.ndjson")
+        let progress = file + ".import-progress"
+
+        // kill -9 the importer once it has made some progress …
+        let first = try startImport(relay, [file])
+        #expect(RelayProcess.eventually(timeout: .seconds(60)) { Self.progressLine(progress) > 0 })
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let afterFirst = Self.progressLine(progress)
+
+        // … then run it again and kill -9 the daemon under it.
+        let second = try startImport(relay, [file])
+        #expect(RelayProcess.eventually(timeout: .seconds(60)) { Self.progressLine(progress) > afterFirst })
+        relay.kill9()
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 69)
+        try relay.start()
+
+        let (status, output) = try runImport(relay, [file])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("resuming after line"), "\(output)")
+        #expect(output.contains("accepted"), "\(output)")
+
+        let expected = Set(Self.expectedIDs(content))
+        #expect(expected.count == count)
+        #expect(try RelayProcess.eventually(timeout: .seconds(120)) { (try api.stats()["events"] as? Int) == count })
+        #expect(try DeliveryTests.receivedIDs(api) == expected)
+        #expect(try RelayProcess.eventually { (try relay.status()["queued_events"] as? Int) == 0 })
+    }
+
+    @Test func aGzipFileAndStdinImportTheSameEventsAsThePlainFile() throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let content = Self.lines(500).joined(separator: "\n") + "\n"
+        let plain = try Self.write(content, in: relay, name: "events.ndjson")
+        let (gzipStatus, gzipOutput) = try RelayProcess.runCLIProcess("/bin/gzip", ["-k", plain])
+        try #require(gzipStatus == 0, "\(gzipOutput)")
+
+        let (status, output) = try runImport(relay, [plain + ".gz"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("read 500 lines, accepted 500, refused 0"), "\(output)")
+        let (stdinStatus, stdinOutput) = try runImport(relay, ["-"], stdin: content)
+        #expect(stdinStatus == 0, "\(stdinOutput)")
+        #expect(stdinOutput.contains("read 500 lines, accepted 500, refused 0"), "\(stdinOutput)")
+
+        // Both gave every event the id the content determines: each id twice in the queue.
+        let queued = try relay.queuedEventIDs()
+        #expect(Set(queued.keys) == Set(Self.expectedIDs(content)))
+        #expect(queued.values.allSatisfy { $0 == 2 })
+        // And a re-run of the finished .gz sends nothing.
+        let (again, againOutput) = try runImport(relay, [plain + ".gz"])
+        #expect(again == 0)
+        #expect(againOutput.contains("resuming after line 500"), "\(againOutput)")
+        #expect(againOutput.contains("accepted 0"), "\(againOutput)")
+    }
+
+    @Test func aLiveEventDuringABackfillIsDeliveredWithinTwoSeconds() throws {
+        let api = try StandInProcess()
+        // The API is down while the backfill is imported, so all of it is queued when delivery
+        // starts (SIGHUP ends the backoff at once).
+        _ = try api.setFaults(["down": true])
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        // 25,000 backfill events: ten seconds of the key's 2,500 events/s.
+        let file = try Self.write(Self.lines(25_000).joined(separator: "\n") + "\n", in: relay, name: "backlog.ndjson")
+        let (status, output) = try runImport(relay, [file])
+        try #require(status == 0, "\(output)")
+        _ = try api.setFaults(["down": false])
+        relay.signal(SIGHUP)
+        #expect(try RelayProcess.eventually(timeout: .seconds(30)) { (try api.stats()["events"] as? Int ?? 0) >= 2_500 })
+
+        let connection = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        defer { try? connection.close() }
+        let sent = ContinuousClock.now
+        let ack = try relay.send([#"{"event":"live","event_id":"live-during-backfill"}"#])
+        #expect(ack.first?.hasPrefix(#"{"ok":true"#) == true)
+        // Delivered when its row leaves the outbox: that happens only after the API's 2xx.
+        #expect(try RelayProcess.eventually(timeout: .seconds(30)) {
+            try connection.scalarInt64("SELECT count(*) FROM events WHERE event_id = 'live-during-backfill'") == 0
+        })
+        let latency = ContinuousClock.now - sent
+        let backlog = try connection.scalarInt64("SELECT count(*) FROM events WHERE seq < 0") ?? 0
+        #expect(latency < .seconds(2), "a live event took \(latency) behind a backfill")
+        #expect(backlog > 5_000, "the backfill was (almost) delivered already; the test proved nothing")
+        #expect(try api.events().contains { $0["event_id"] as? String == "live-during-backfill" })
+    }
+}

@@ -1,0 +1,129 @@
+import Dispatch
+import Foundation
+import Logging
+import SQLiteSupport
+import Synchronization
+import Testing
+
+@testable import MillimetricRelay
+
+/// The outbox's two lanes (issue 16): an outbox of schema v2 migrates, backfill rows are
+/// numbered apart, the reader sends live rows first, and settlement and forget see both lanes.
+@Suite struct OutboxLaneTests {
+    let directory: URL
+    var path: String { directory.appendingPathComponent("outbox.sqlite").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-lanes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func openWriter() throws -> OutboxWriter {
+        try OutboxWriter(path: path, synchronous: .normal, maximumBytes: 1 << 30, logger: Logger(label: "test"))
+    }
+
+    static func store(_ lines: [String], lane: OutboxLane, receivedAt: Int64 = 1, in writer: OutboxWriter) throws -> [Int64] {
+        let events = try OutboxWriterTests.events(lines)
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<[OutboxWriter.Outcome]>([])
+        writer.submit(events, receivedAt: receivedAt, lane: lane) { outcomes in
+            result.withLock { $0 = outcomes }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 }.compactMap { outcome in
+            if case .stored(let seq, _) = outcome { return seq }
+            return nil
+        }
+    }
+
+    @Test func anOutboxOfSchemaV2MigratesWithItsRowsInTheLiveLane() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // An outbox as the previous release left it: schema v2, two queued rows.
+        do {
+            let connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            try connection.execute(OutboxSchema.migrations[0])
+            try connection.execute(OutboxSchema.migrations[1])
+            try connection.execute("PRAGMA application_id = \(OutboxSchema.applicationID); PRAGMA user_version = 2")
+            try connection.execute(
+                """
+                INSERT INTO events(kind, event_id, user_id, body, bytes, received_at) VALUES
+                    (0, 'old-1', NULL, '{"event":"a","event_id":"old-1"}', 33, 5),
+                    (0, 'old-2', NULL, '{"event":"b","event_id":"old-2"}', 33, 6);
+                """)
+            try connection.close()
+        }
+        let writer = try openWriter()
+        #expect(writer.snapshot.queuedEvents == 2)
+        #expect(writer.snapshot.lastSeq == 2)
+        let backfill = try Self.store([#"{"event":"c"}"#, #"{"event":"d"}"#], lane: .backfill, in: writer)
+        let live = try Self.store([#"{"event":"e"}"#], lane: .live, in: writer)
+        writer.close()
+        #expect(backfill == [OutboxLane.backfillFloor, OutboxLane.backfillFloor + 1])
+        #expect(live == [3])
+
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        defer { try? connection.close() }
+        #expect(try connection.scalarInt64("PRAGMA user_version") == OutboxSchema.currentVersion)
+        #expect(OutboxSchema.currentVersion == 3)
+        #expect(try connection.scalarInt64("SELECT count(*) FROM events WHERE seq > 0") == 3)
+        #expect(try connection.scalarInt64("SELECT count(*) FROM events WHERE seq < 0") == 2)
+
+        // Reopened, the writer numbers on after the last backfill row.
+        let reopened = try openWriter()
+        defer { reopened.close() }
+        #expect(try Self.store([#"{"event":"f"}"#], lane: .backfill, in: reopened) == [OutboxLane.backfillFloor + 2])
+    }
+
+    @Test func theReaderSendsLiveRowsFirstAndBackfillFillsTheRest() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = try openWriter()
+        defer { writer.close() }
+        let now: Int64 = 1_000_000
+        let backfill = try Self.store((0..<3).map { #"{"event":"b\#($0)"}"# }, lane: .backfill, receivedAt: now - 5_000, in: writer)
+        let live = try Self.store((0..<2).map { #"{"event":"l\#($0)"}"# }, lane: .live, receivedAt: now - 2_000, in: writer)
+        let reader = try OutboxReader(path: path, flushInterval: .seconds(1))
+        defer { reader.close() }
+        var cursor = OutboxCursor()
+
+        // Both queued, the live run due: live first, though the backfill rows are older.
+        var unit = try reader.nextUnit(after: cursor, maximumEvents: 500, maximumBodyBytes: 262_144, now: now)
+        #expect(unit.rows.map(\.seq) == live)
+        cursor.advance(past: unit.rows.last!.seq)
+        unit = try reader.nextUnit(after: cursor, maximumEvents: 2, maximumBodyBytes: 262_144, now: now)
+        #expect(unit.rows.map(\.seq) == Array(backfill[0..<2]))
+        #expect(unit.closed)
+        cursor.advance(past: unit.rows.last!.seq)
+
+        // A live run still gathering (younger than flush_interval) lets backfill go meanwhile…
+        let young = try Self.store([#"{"event":"l2"}"#], lane: .live, receivedAt: now - 100, in: writer)
+        unit = try reader.nextUnit(after: cursor, maximumEvents: 500, maximumBodyBytes: 262_144, now: now)
+        #expect(unit.rows.map(\.seq) == [backfill[2]])
+        #expect(unit.closed)
+        cursor.advance(past: unit.rows.last!.seq)
+        #expect(cursor.live == live.last!)
+        // …and with the backfill lane empty, the gathering run is returned to wait for its flush.
+        unit = try reader.nextUnit(after: cursor, maximumEvents: 500, maximumBodyBytes: 262_144, now: now)
+        #expect(unit.rows.map(\.seq) == young)
+        #expect(!unit.closed)
+    }
+
+    @Test func settlementDeletesOneLaneAndForgetPurgesBoth() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = try openWriter()
+        defer { writer.close() }
+        let backfill = try Self.store(
+            [#"{"event":"b0","user_id":"u"}"#, #"{"event":"b1","user_id":"v"}"#, #"{"event":"b2","user_id":"v"}"#], lane: .backfill, in: writer)
+        let live = try Self.store([#"{"event":"l0","user_id":"u"}"#, #"{"event":"l1","user_id":"v"}"#], lane: .live, in: writer)
+        // A forget on a backfill connection still goes to the live lane, and purges both lanes.
+        let forget = try Self.store([#"{"type":"forget","user_id":"u"}"#], lane: .backfill, in: writer)
+        #expect(forget == [live.last! + 1])
+        #expect(writer.snapshot.queuedEvents == 4)
+
+        let result = try OutboxWriterTests.settle(Settlement(delivered: [backfill[1]...backfill[2]]), in: writer)
+        #expect(result.deliveredRows == 2)
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        defer { try? connection.close() }
+        #expect(try connection.scalarText("SELECT group_concat(event_id_kind, ',') FROM (SELECT kind || ':' || coalesce(user_id, '-') AS event_id_kind FROM events ORDER BY seq)") == "0:v,2:u")
+    }
+}
