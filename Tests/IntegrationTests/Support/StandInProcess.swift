@@ -227,7 +227,9 @@ final class StandInProcess: @unchecked Sendable {
         private let descriptor: Int32
         private var pending: [UInt8] = []
 
-        fileprivate init(port: Int, timeout: Duration) throws {
+        /// Any HTTP/1.1 server on 127.0.0.1 (the relay's HTTP listener too, where a test must
+        /// not start a `Process`, see `SystemdTests`).
+        init(port: Int, timeout: Duration) throws {
             #if canImport(Glibc)
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             #else
