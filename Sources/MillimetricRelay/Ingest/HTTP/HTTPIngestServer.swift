@@ -170,6 +170,12 @@ public final class HTTPIngestServer: Service, Sendable {
     /// (bounded), and removes the socket file it created.
     public func shutdown() async {
         accepting.store(false, ordering: .relaxed)
+        #if MILLIMETRIC_RELAY_TEST_HOOKS
+        if let hold = TestHooks.holdHTTPStop, serverChannel.withLock({ $0 != nil }) {
+            logger.warning("test hook: holding the HTTP listener open while stopping", metadata: ["http.hold_seconds": "\(hold)"])
+            try? await Task.sleep(for: .milliseconds(Int(hold * 1000)))
+        }
+        #endif
         guard let channel = serverChannel.withLock({ channel -> (any Channel)? in
             defer { channel = nil }
             return channel
