@@ -106,6 +106,10 @@ public final class HTTPIngestServer: Service, Sendable {
                 }
             }
 
+        // Accepting before the listener exists: a request can arrive as soon as it does (at once
+        // for one waiting in an inherited socket's backlog), and was refused shutting_down when
+        // it beat this flag. If binding fails, start throws and nothing is served.
+        accepting.store(true, ordering: .relaxed)
         let channel: any Channel
         switch configuration.listener {
         case .inherited(let descriptor):
@@ -132,7 +136,6 @@ public final class HTTPIngestServer: Service, Sendable {
             }
         }
         serverChannel.withLock { $0 = channel }
-        accepting.store(true, ordering: .relaxed)
         var metadata: Logger.Metadata = ["http.listen": "\(Self.describe(configuration.listener, channel))"]
         if case .inherited(let descriptor) = configuration.listener {
             metadata["http.fd"] = "\(descriptor)"
