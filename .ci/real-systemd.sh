@@ -327,11 +327,13 @@ fi
 http_port=$((40000 + RANDOM % 20000))
 in_ct sh -c "mkdir -p /etc/systemd/system/$HTTP_UNIT.d && printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:$http_port\n' > /etc/systemd/system/$HTTP_UNIT.d/ci-port.conf"
 in_ct systemctl daemon-reload
-# README: enable the socket, then restart the daemon so that it is handed the new socket.
-if out=$(in_ct systemctl enable --now "$HTTP_UNIT" 2>&1) && out=$(in_ct systemctl restart "$UNIT" 2>&1); then
-    pass "systemctl enable --now $HTTP_UNIT; systemctl restart $UNIT"
+# README: enable the socket; systemd refuses to start it while the service runs, so stop the
+# service and start both.
+if out=$(in_ct systemctl enable "$HTTP_UNIT" 2>&1) && out=$(in_ct systemctl stop "$UNIT" 2>&1) \
+        && out=$(in_ct systemctl start "$HTTP_UNIT" "$UNIT" 2>&1); then
+    pass "systemctl enable $HTTP_UNIT; systemctl stop $UNIT; systemctl start $HTTP_UNIT $UNIT"
 else
-    fail "enabling $HTTP_UNIT: $out"
+    fail "enabling $HTTP_UNIT: $out; $(in_ct journalctl --no-pager -q -u "$HTTP_UNIT" | tail -n 5)"
 fi
 http_served() { journal -u "$UNIT" -o cat | grep -q "serving the API's HTTP on the socket inherited from systemd"; }
 if wait_for 20 "the HTTP socket served" http_served; then
