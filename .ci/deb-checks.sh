@@ -76,14 +76,16 @@ check "/run/$NAME owned by $NAME, 0755" sh -c "[ \"\$(stat -c '%U %a' /run/$NAME
 check "/var/lib/$NAME owned by $NAME, 0750" sh -c "[ \"\$(stat -c '%U %a' /var/lib/$NAME)\" = '$NAME 750' ]"
 check "/etc/$NAME/relay.conf is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' $NAME | grep -q /etc/$NAME/relay.conf"
 for path in "/usr/bin/$NAME" "/usr/lib/systemd/system/$NAME.service" "/usr/lib/systemd/system/$NAME.socket" \
-            "/usr/lib/sysusers.d/$NAME.conf" "/usr/lib/tmpfiles.d/$NAME.conf" \
+            "/usr/lib/systemd/system/$NAME-http.socket" "/usr/lib/sysusers.d/$NAME.conf" "/usr/lib/tmpfiles.d/$NAME.conf" \
             "/usr/share/doc/$NAME/copyright" "/usr/share/doc/$NAME/changelog.gz"; do
     check "installed $path" test -f "$path"
 done
 check "the service runs /usr/bin/$NAME" grep -q "^ExecStart=/usr/bin/$NAME run" "/usr/lib/systemd/system/$NAME.service"
 check "the socket is enabled (sockets.target.wants)" test -L "/etc/systemd/system/sockets.target.wants/$NAME.socket"
+check "the HTTP socket is installed but not enabled" test ! -e "/etc/systemd/system/sockets.target.wants/$NAME-http.socket"
 check "--version is the package's version" sh -c "[ \"\$(/usr/bin/$NAME --version)\" = '$version' ]"
-if systemd-analyze verify --man=no "/usr/lib/systemd/system/$NAME.service" "/usr/lib/systemd/system/$NAME.socket" > "$work/verify.log" 2>&1 \
+if systemd-analyze verify --man=no "/usr/lib/systemd/system/$NAME.service" "/usr/lib/systemd/system/$NAME.socket" \
+        "/usr/lib/systemd/system/$NAME-http.socket" > "$work/verify.log" 2>&1 \
         && [ ! -s "$work/verify.log" ]; then
     pass "systemd-analyze verify on the installed units"
 else
@@ -162,8 +164,8 @@ check "removed: /usr/bin/$NAME" test ! -e "/usr/bin/$NAME"
 check "remove keeps the config, the key and the outbox" test -f "/etc/$NAME/relay.conf" -a -f "/etc/$NAME/key" -a -f "/var/lib/$NAME/marker"
 if dpkg --purge "$NAME" > "$work/purge.log" 2>&1; then pass "dpkg --purge"; else fail "dpkg --purge:"; sed 's/^/      /' "$work/purge.log"; fi
 for path in "/usr/bin/$NAME" "/etc/$NAME" "/var/lib/$NAME" "/run/$NAME" "/usr/lib/systemd/system/$NAME.service" \
-            "/usr/lib/systemd/system/$NAME.socket" "/usr/lib/sysusers.d/$NAME.conf" "/usr/lib/tmpfiles.d/$NAME.conf" \
-            "/usr/share/doc/$NAME" "/usr/share/lintian/overrides/$NAME"; do
+            "/usr/lib/systemd/system/$NAME.socket" "/usr/lib/systemd/system/$NAME-http.socket" \
+            "/usr/lib/sysusers.d/$NAME.conf" "/usr/lib/tmpfiles.d/$NAME.conf" "/usr/share/doc/$NAME" "/usr/share/lintian/overrides/$NAME"; do
     check "purged: $path" test ! -e "$path"
 done
 left=$(find /etc/systemd /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked \

@@ -14,6 +14,10 @@
 #   - a key the API refuses (401) pauses delivery: `journalctl -p err` shows it, and so does
 #     `journalctl MESSAGE_ID=<delivery paused>`, with the UPSTREAM_REASON= field;
 #   - `systemctl reload` with a good key resumes delivery (the events reach the stand-in);
+#   - the optional millimetric-relay-http.socket: installed, not enabled; once enabled (on a free
+#     port, by a drop-in) and the service restarted, the seeds' curl POST /v1/track through it is
+#     answered 202 and the event reaches the stand-in, while the ingest socket still acks; the
+#     upgrade, remove and purge below then run with it enabled;
 #   - no "Failed to set thread priority" noise from libdispatch in the journal;
 #   - kill -9 → restarted; SIGSTOP → the watchdog restarts it;
 #   - `systemctl stop` exits 0 with the queue kept; a send while stopped reactivates it;
@@ -310,6 +314,54 @@ else
     fail "no 'delivery resumed' entry (MESSAGE_ID=$RESUMED_ID)"
 fi
 
+# --- 8b. the optional HTTP socket: off after install; enabled, it hands the daemon the API -------
+# The container shares the host's network, so the shipped 127.0.0.1:8787 could be taken on the
+# host: a drop-in moves it to a free port the way the README says (an empty ListenStream= first).
+HTTP_UNIT=$NAME-http.socket
+http_enabled=$(in_ct systemctl is-enabled "$HTTP_UNIT" 2>&1 || true)
+if [ "$http_enabled" = disabled ]; then
+    pass "$HTTP_UNIT is installed and not enabled (is-enabled: $http_enabled)"
+else
+    fail "$HTTP_UNIT is-enabled: $http_enabled (expected disabled)"
+fi
+http_port=$((40000 + RANDOM % 20000))
+in_ct sh -c "mkdir -p /etc/systemd/system/$HTTP_UNIT.d && printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:$http_port\n' > /etc/systemd/system/$HTTP_UNIT.d/ci-port.conf"
+in_ct systemctl daemon-reload
+# README: enable the socket; systemd refuses to start it while the service runs, so stop the
+# service and start both.
+if out=$(in_ct systemctl enable "$HTTP_UNIT" 2>&1) && out=$(in_ct systemctl stop "$UNIT" 2>&1) \
+        && out=$(in_ct systemctl start "$HTTP_UNIT" "$UNIT" 2>&1); then
+    pass "systemctl enable $HTTP_UNIT; systemctl stop $UNIT; systemctl start $HTTP_UNIT $UNIT"
+else
+    fail "enabling $HTTP_UNIT: $out; $(in_ct journalctl --no-pager -q -u "$HTTP_UNIT" | tail -n 5)"
+fi
+http_served() { journal -u "$UNIT" -o cat | grep -q "serving the API's HTTP on the socket inherited from systemd"; }
+if wait_for 20 "the HTTP socket served" http_served; then
+    pass "the daemon serves the inherited HTTP socket: $(journal -u "$UNIT" -o cat | grep "serving the API's HTTP" | tail -n1 | cut -c1-120)"
+else
+    fail "the daemon does not say it serves the HTTP socket; journal: $(journal -u "$UNIT" | tail -n 8)"
+fi
+# The seeds' curl, with MILLIMETRIC_HOST pointing at the relay.
+answer=$(MILLIMETRIC_HOST="http://127.0.0.1:$http_port" MILLIMETRIC_KEY=$GOOD_KEY sh -c 'curl -sS -w "\n%{http_code}" -X POST "$MILLIMETRIC_HOST/v1/track" \
+    -H "Authorization: Bearer $MILLIMETRIC_KEY" -H "Content-Type: application/json" \
+    -d "{\"event\":\"ci-http\",\"event_id\":\"ci-http-1\",\"user_id\":\"u_ci\",\"properties\":{\"via\":\"http\"}}"' 2>&1 || true)
+if [ "$(printf '%s\n' "$answer" | tail -n1)" = 202 ] && printf '%s' "$answer" | grep -q '"event_id":"ci-http-1"'; then
+    pass "curl -X POST \$MILLIMETRIC_HOST/v1/track through $HTTP_UNIT: $(printf '%s' "$answer" | tr '\n' ' ')"
+else
+    fail "POST /v1/track through $HTTP_UNIT: $answer"
+fi
+if wait_for 30 "ci-http-1 at the stand-in" standin_has ci-http-1; then
+    pass "the event posted over HTTP reached the API"
+else
+    fail "ci-http-1 was not delivered; journal: $(journal -u "$UNIT" | tail -n 8)"
+fi
+# The ingest socket is still served beside it (two named fds: ingest and http).
+if ack=$(send '{"event":"ci-beside-http","event_id":"ci-ev-1b"}' 2>&1) && printf '%s' "$ack" | grep -q '"ok":true'; then
+    pass "the ingest socket still acks beside the HTTP one ($ack)"
+else
+    fail "send with the HTTP socket enabled: $ack"
+fi
+
 # --- 9. kill -9 → restarted; SIGSTOP → the watchdog restarts it -----------------------------------
 pid=$(main_pid)
 in_ct sh -c "kill -KILL $pid"
@@ -450,8 +502,9 @@ if in_ct env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "$NAME" > "$wor
 else
     fail "apt-get remove: $(tail -n 8 "$work/remove.log")"
 fi
-if ! active && ! socket_active && [ "$(relay_processes)" -eq 0 ]; then
-    pass "remove stopped the service and the socket (both $(in_ct systemctl is-active "$NAME.socket"), no relay process left)"
+http_socket_active() { [ "$(in_ct systemctl is-active "$HTTP_UNIT" 2>/dev/null)" = active ]; }
+if ! active && ! socket_active && ! http_socket_active && [ "$(relay_processes)" -eq 0 ]; then
+    pass "remove stopped the service and the sockets (all $(in_ct systemctl is-active "$NAME.socket"), no relay process left)"
 else
     fail "after remove: service $(in_ct systemctl is-active "$UNIT"), socket $(in_ct systemctl is-active "$NAME.socket"), $(relay_processes) relay process(es)"
 fi
@@ -460,7 +513,7 @@ if in_ct test -f "/etc/$NAME/relay.conf" -a -f "/etc/$NAME/key" && [ -n "$(in_ct
 else
     fail "remove lost the config, the key or the outbox"
 fi
-in_ct rm -rf "/etc/systemd/system/$UNIT.d"                 # the test's own drop-in
+in_ct rm -rf "/etc/systemd/system/$UNIT.d" "/etc/systemd/system/$HTTP_UNIT.d"   # the test's own drop-ins
 if in_ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$NAME" > "$work/purge.log" 2>&1; then
     pass "apt-get purge $NAME"
 else

@@ -32,7 +32,7 @@ else
     echo "ok:   no MILLIMETRIC_RELAY_TEST_ name in the release binary"
 fi
 
-for hook in MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER; do
+for hook in MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT MILLIMETRIC_RELAY_TEST_STALL_DRAINER_AFTER MILLIMETRIC_RELAY_TEST_HOLD_HTTP_STOP; do
     status=0
     output="$(env -i PATH=/usr/bin:/bin MILLIMETRIC_KEY=sk_test_ci_0001 "$hook=1" "$binary" check-config 2>&1)" || status=$?
     if [ "$status" -eq 78 ] && printf '%s' "$output" | grep -q "unknown environment variable $hook"; then

@@ -5,7 +5,7 @@
 #      executable unless MILLIMETRIC_RELAY_BINARY names a real one;
 #   2. systemd-sysusers and systemd-tmpfiles apply the staged entries to that root (syntax, search
 #      paths, and that /run/millimetric-relay gets the service user as owner);
-#   3. `systemd-analyze verify --root=<staged root>` checks both units, and any diagnostic it
+#   3. `systemd-analyze verify --root=<staged root>` checks the three units, and any diagnostic it
 #      prints (even an "Unknown key ... ignoring" warning, which keeps its exit status 0) fails;
 #   4. `systemd-analyze security --offline=yes` prints the service's exposure, which must not
 #      exceed MAX_EXPOSURE (default 1.5).
@@ -53,7 +53,8 @@ else
     fail "deploy/install.sh with DESTDIR failed:"; sed 's/^/      /' "$log"
 fi
 for path in "$PREFIX/bin/$NAME" "$PREFIX/lib/systemd/system/$NAME.service" \
-            "$PREFIX/lib/systemd/system/$NAME.socket" "$PREFIX/lib/sysusers.d/$NAME.conf" \
+            "$PREFIX/lib/systemd/system/$NAME.socket" "$PREFIX/lib/systemd/system/$NAME-http.socket" \
+            "$PREFIX/lib/sysusers.d/$NAME.conf" \
             "$PREFIX/lib/tmpfiles.d/$NAME.conf" "/etc/$NAME"; do
     [ -e "$root$path" ] || fail "install.sh did not stage $path"
 done
@@ -98,11 +99,12 @@ fi
 
 # --- 3. systemd-analyze verify -------------------------------------------------------------------
 unitdir="$root$PREFIX/lib/systemd/system"
-if systemd-analyze verify --man=no --root="$root" "$unitdir/$NAME.service" "$unitdir/$NAME.socket" > "$log" 2>&1; then
+if systemd-analyze verify --man=no --root="$root" "$unitdir/$NAME.service" "$unitdir/$NAME.socket" \
+        "$unitdir/$NAME-http.socket" > "$log" 2>&1; then
     if [ -s "$log" ]; then
         fail "systemd-analyze verify printed diagnostics:"; sed 's/^/      /' "$log"
     else
-        pass "systemd-analyze verify: $NAME.service $NAME.socket"
+        pass "systemd-analyze verify: $NAME.service $NAME.socket $NAME-http.socket"
     fi
 else
     fail "systemd-analyze verify failed:"; sed 's/^/      /' "$log"

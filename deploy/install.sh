@@ -82,7 +82,7 @@ say "Installed $bindir/$NAME"
 
 # --- units, sysusers.d, tmpfiles.d ----------------------------------------------------------
 # The units name /usr/local/bin; follow PREFIX if it is different.
-for unit in "$NAME.service" "$NAME.socket"; do
+for unit in "$NAME.service" "$NAME.socket" "$NAME-http.socket"; do
     sed "s|/usr/local/bin/$NAME|$PREFIX/bin/$NAME|g" "$here/$unit" > "$unitdir/.$unit.new"
     chmod 0644 "$unitdir/.$unit.new"
     mv -f "$unitdir/.$unit.new" "$unitdir/$unit"

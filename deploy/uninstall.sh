@@ -33,12 +33,13 @@ systemd_running=no
 if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
     systemd_running=yes
     # The service first, so the daemon drains and closes the database before its socket goes.
-    systemctl disable --now "$NAME.service" "$NAME.socket" || true
+    systemctl disable --now "$NAME.service" "$NAME.socket" "$NAME-http.socket" || true
 fi
 
 rm -f "$DESTDIR$PREFIX/bin/$NAME" \
       "$DESTDIR$PREFIX/lib/systemd/system/$NAME.service" \
       "$DESTDIR$PREFIX/lib/systemd/system/$NAME.socket" \
+      "$DESTDIR$PREFIX/lib/systemd/system/$NAME-http.socket" \
       "$DESTDIR$PREFIX/lib/sysusers.d/$NAME.conf" \
       "$DESTDIR$PREFIX/lib/tmpfiles.d/$NAME.conf"
 

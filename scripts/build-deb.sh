@@ -69,7 +69,7 @@ install -d -m 0755 "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/usr/lib/systemd/system" "$
     "$pkg/usr/lib/tmpfiles.d" "$pkg/etc/$NAME" "$doc" "$pkg/usr/share/lintian/overrides" "$pkg/usr/share/man/man1"
 install -m 0755 "$binary" "$pkg/usr/bin/$NAME"
 # The repo's units name /usr/local/bin (deploy/install.sh's default prefix); the package's /usr.
-for unit in "$NAME.service" "$NAME.socket"; do
+for unit in "$NAME.service" "$NAME.socket" "$NAME-http.socket"; do
     sed -e "s|/usr/local/bin/$NAME|/usr/bin/$NAME|g" \
         -e "s|^# Installed by deploy/install.sh to /usr/local/lib/systemd/system/.|# Installed by the $NAME Debian package to /usr/lib/systemd/system/.|" \
         "$repo/deploy/$unit" > "$pkg/usr/lib/systemd/system/$unit"

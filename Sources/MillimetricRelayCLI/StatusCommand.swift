@@ -56,6 +56,7 @@ enum StatusFormatter {
             "delivered:       \(status.deliveredTotal) events, last success \(when(status.lastSuccessAt))",
             "dead letters:    \(status.deadLetters) (\(status.deadLetterBytes) bytes), \(status.deadLetteredTotal) dead-lettered in total",
             "upstream:        \(upstream)",
+            "socket lines:    \(status.linesReceived) received, \(status.linesRefused) refused",
         ]
         if status.backfillEvents > 0 {
             var line = "backfill:        \(status.backfillEvents) events queued behind live ones"
@@ -65,6 +66,18 @@ enum StatusFormatter {
                 line += ", drain time unknown (no delivery rate measured in the last minute)"
             }
             lines.append(line)
+        }
+        // Beside the socket's lines: one line per HTTP path, its requests by status.
+        var byPath: [(path: String, counts: [String])] = []
+        for request in status.httpRequests {
+            if byPath.last?.path != request.path { byPath.append((request.path, [])) }
+            byPath[byPath.count - 1].counts.append("\(request.count) × \(request.status)")
+        }
+        if byPath.isEmpty {
+            lines.append("http requests:   -")
+        }
+        for (index, entry) in byPath.enumerated() {
+            lines.append("\(index == 0 ? "http requests:  " : "                ") \(entry.path): \(entry.counts.joined(separator: ", "))")
         }
         if status.refusedForgets > 0 {
             lines.append("refused forgets: \(status.refusedForgets) (see dead-letters list)")

@@ -36,6 +36,26 @@ extension ListenFDs {
         )
     }
 
+    /// Whether `descriptor` is a listening stream socket of any family (IPv4, IPv6 or Unix),
+    /// checked with `sd_is_socket(3)`: what an HTTP listener can serve.
+    public static func isListeningStreamSocket(_ descriptor: Int32) -> Bool {
+        guard descriptor >= 0 else { return false }
+        return sd_is_socket(descriptor, AF_UNSPEC, Int32(SOCK_STREAM.rawValue), 1) > 0
+    }
+
+    /// Throws unless `descriptor` is a listening stream socket (TCP or Unix); the message says
+    /// what it is instead, as ``requireListeningUnixStreamSocket(_:path:)`` does.
+    ///
+    /// - Throws: ``SystemdError/Code-swift.struct/unexpectedSocket``.
+    public static func requireListeningStreamSocket(_ descriptor: Int32) throws(SystemdError) {
+        if isListeningStreamSocket(descriptor) { return }
+        throw SystemdError(
+            code: .unexpectedSocket,
+            message: "inherited file descriptor \(descriptor) is \(describe(descriptor)), not a listening stream socket"
+                + " (check ListenStream= in the socket unit)"
+        )
+    }
+
     /// The filesystem path a Unix socket is bound to, `@name` for an abstract socket, or `nil`
     /// for an unbound socket, a socket of another family, or something that is not a socket.
     public static func unixSocketPath(of descriptor: Int32) -> String? {

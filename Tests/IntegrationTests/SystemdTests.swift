@@ -106,6 +106,70 @@ import Testing
         #expect(try relay.queuedEventIDs() == ["act-1": 1, "act-2": 1])
     }
 
+    /// millimetric-relay.socket and millimetric-relay-http.socket as systemd passes them: two
+    /// descriptors named in LISTEN_FDNAMES, the HTTP one first to prove names, not order, decide.
+    @Test func namedSocketActivationHandsTheIngestAndTheHTTPSocketsToTheirListeners() throws {
+        let relay = try RelayProcess(start: false)
+        let activate = Process()
+        activate.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        guard FileManager.default.isExecutableFile(atPath: activate.executableURL!.path) else {
+            Issue.record("systemd-socket-activate is not installed (Debian package systemd)")
+            return
+        }
+        let port = try Self.unusedLoopbackPort()
+        let passed = relay.environment.keys.sorted().flatMap { ["-E", $0] }
+        activate.arguments = ["-l", "127.0.0.1:\(port)", "-l", relay.socketPath, "--fdname=http:ingest"] + passed
+            + [try RelayProcess.executableURL().path, "run", "--state-dir", relay.stateDirectory]
+        activate.environment = relay.environment
+        let log = relay.directory.appendingPathComponent("activate.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        activate.standardError = try FileHandle(forWritingTo: log)
+        activate.standardOutput = activate.standardError
+        try activate.run()
+        defer { if activate.isRunning { kill(activate.processIdentifier, SIGKILL) } }
+        #expect(RelayProcess.eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: relay.socketPath) })
+        // The first connection, on the HTTP socket, starts the daemon; the request waits in the
+        // backlog meanwhile. A socket of the test's own, not curl: systemd-socket-activate closes
+        // the descriptor Foundation watches its child with, after which Foundation's process
+        // monitor blocks in waitpid for it and no other `Process` can finish until it exits.
+        let connection = try LoopbackHTTPConnection(port: port, timeout: .seconds(30))
+        let answer = try connection.send(
+            "POST", "/v1/track",
+            headers: ["Authorization": "Bearer \(StandInProcess.secretKey)", "Content-Type": "application/json"],
+            body: Data(#"{"event":"signup","event_id":"act-http-1","user_id":"user_42"}"#.utf8))
+        #expect(answer.status == 202, "\(answer.text)")
+        #expect(answer.text.contains(#""event_id":"act-http-1""#), "\(answer.text)")
+        let acks = try relay.send([#"{"event":"a","event_id":"act-line-1"}"#])
+        #expect(acks == [#"{"ok":true,"event_id":"act-line-1"}"#])
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("serving the socket inherited from systemd"), "\(text)")
+        #expect(text.contains("serving the API's HTTP on the socket inherited from systemd"), "\(text)")
+        #expect(!text.contains("does not use"), "\(text)")
+        kill(activate.processIdentifier, SIGTERM)
+        activate.waitUntilExit()
+        #expect(activate.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: relay.socketPath), "an inherited socket must never be unlinked")
+        #expect(try relay.queuedEventIDs() == ["act-http-1": 1, "act-line-1": 1])
+    }
+
+    /// A 127.0.0.1 port nothing listens on (the kernel picks it; closed again at once).
+    static func unusedLoopbackPort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw RelayFailure("socket failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw RelayFailure("bind failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     @Test func theMetricsEndpointCountsEventsAsTheyFlow() throws {
         // Port 0: the listener binds a port the kernel picks and logs it.
         let relay = try RelayProcess(environment: RelayProcess.metricsOnAnyPort)

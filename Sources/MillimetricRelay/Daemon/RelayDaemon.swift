@@ -83,7 +83,8 @@ public struct RelayDaemon: Sendable {
         ingestConfiguration.maximumConnections = configuration.maxConnections
         ingestConfiguration.forgetPolicy = configuration.forgetPolicy
         ingestConfiguration.shutdownTimeout = .nanoseconds(Int64(configuration.stopTimeout.components.seconds) * 1_000_000_000 + configuration.stopTimeout.components.attoseconds / 1_000_000_000)
-        ingestConfiguration.inheritedDescriptor = try SocketActivation.inheritedListener(logger: logger)
+        let inherited = try SocketActivation.inheritedListeners(logger: logger)
+        ingestConfiguration.inheritedDescriptor = inherited.ingest
         let ingest = IngestServer(configuration: ingestConfiguration, writer: writer, group: group, metrics: metrics, logger: logger)
         do {
             try await ingest.start()
@@ -96,8 +97,18 @@ public struct RelayDaemon: Sendable {
         }
 
         var http: HTTPIngestServer?
-        if let address = configuration.httpListen {
-            var httpConfiguration = HTTPIngestServer.Configuration(address: address)
+        // An HTTP socket from systemd (millimetric-relay-http.socket) turns the listener on and
+        // takes the place of http_listen: systemd bound the address the unit names.
+        let httpConfigurationBase: HTTPIngestServer.Configuration?
+        if let descriptor = inherited.http {
+            if let address = configuration.httpListen {
+                logger.info("http_listen is ignored: systemd passed the HTTP socket", metadata: ["http.listen": "\(address)", "http.fd": "\(descriptor)"])
+            }
+            httpConfigurationBase = HTTPIngestServer.Configuration(inheritedDescriptor: descriptor)
+        } else {
+            httpConfigurationBase = configuration.httpListen.map { HTTPIngestServer.Configuration(address: $0) }
+        }
+        if var httpConfiguration = httpConfigurationBase {
             httpConfiguration.socketMode = mode_t(configuration.socketMode)
             httpConfiguration.maximumConnections = configuration.maxConnections
             httpConfiguration.shutdownTimeout = ingestConfiguration.shutdownTimeout

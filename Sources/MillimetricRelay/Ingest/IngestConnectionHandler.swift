@@ -219,7 +219,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private func submitCurrentGroup(context: ChannelHandlerContext) {
         guard !current.entries.isEmpty else { return }
         // Every line read becomes exactly one entry of one group: counted here, once per group.
-        metrics.linesReceived.increment(by: current.entries.count)
+        metrics.received(lines: current.entries.count)
         var group = current
         current = Group(id: 0, entries: [], events: [], outcomes: nil)
         let id = nextGroupID

@@ -39,6 +39,8 @@ public final class RelayMetrics: Sendable {
     /// One series per upstream condition, 1 for the current one.
     private let upstreamStates: [UpstreamCondition: Gauge]
     private let factory: any MetricsFactory
+    /// The same ingest counts, for `status` (written to the database by the outbox writer).
+    public let tally = IngestTally()
 
     public convenience init() {
         self.init(factory: MetricsSystem.factory)
@@ -75,6 +77,13 @@ public final class RelayMetrics: Sendable {
     /// Counts one refused line by its error code.
     public func linesRefused(_ code: IngestErrorCode) {
         refusedByReason[code]?.increment()
+        tally.add(IngestTally.linesRefusedKey)
+    }
+
+    /// Counts lines read from producers (every line that gets an ack).
+    public func received(lines count: Int) {
+        linesReceived.increment(by: count)
+        tally.add(IngestTally.linesReceivedKey, Int64(count))
     }
 
     /// Counts what a committed event did: a forget and the queued events it purged.
@@ -88,6 +97,7 @@ public final class RelayMetrics: Sendable {
     /// Counts one request to the HTTP listener by path label and the status it was answered.
     public func httpRequest(path: String, status: Int) {
         Counter(label: MetricFamily.httpRequests.name, dimensions: [("path", path), ("status", String(status))], factory: factory).increment()
+        tally.add(IngestTally.httpRequestsKey(path: path, status: status))
     }
 
     /// Counts one upstream request by endpoint and status (`0` for a transport failure).

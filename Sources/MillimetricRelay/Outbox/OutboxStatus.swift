@@ -35,6 +35,25 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
     /// Seconds until the backfill lane is empty at ``deliveryRate``: live rows go first, so the
     /// backfill drains with the whole queue.
     public var backfillDrainSeconds: Int64?
+    /// Lines read on the socket and those refused, since the outbox was created (``IngestTally``).
+    public var linesReceived: Int64 = 0
+    public var linesRefused: Int64 = 0
+    /// HTTP listener requests by path and the status they were answered, since the outbox was
+    /// created; sorted by path, then status.
+    public var httpRequests: [HTTPRequestCount] = []
+
+    /// One `path`/`status` count of HTTP requests.
+    public struct HTTPRequestCount: Sendable, Equatable, Codable {
+        public var path: String
+        public var status: Int
+        public var count: Int64
+
+        public init(path: String, status: Int, count: Int64) {
+            self.path = path
+            self.status = status
+            self.count = count
+        }
+    }
 
     /// Reads the status of the outbox in `stateDirectory`.
     public static func read(databasePath: String, lockPath: String) throws(OutboxError) -> OutboxStatus {
@@ -76,9 +95,15 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
                 case DeliveryRateMeter.measuredAtKey: rateAt = state.isNull(at: 1) ? nil : state.int64(at: 1)
                 case OutboxStateKey.purgeCheckpointPendingSince:
                     status.purgePendingCheckpointSince = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
-                default: break
+                case IngestTally.linesReceivedKey: status.linesReceived = state.int64(at: 1)
+                case IngestTally.linesRefusedKey: status.linesRefused = state.int64(at: 1)
+                default:
+                    if let (path, code) = IngestTally.httpRequest(fromKey: key) {
+                        status.httpRequests.append(HTTPRequestCount(path: path, status: code, count: state.int64(at: 1)))
+                    }
                 }
             }
+            status.httpRequests.sort { ($0.path, $0.status) < ($1.path, $1.status) }
             try connection.execute("COMMIT")
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if status.daemonRunning, let rate, let rateAt, now - rateAt < 60_000 {

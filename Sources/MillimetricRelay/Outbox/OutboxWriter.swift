@@ -238,8 +238,13 @@ public final class OutboxWriter: Sendable {
                 return (taken, false)
             }
             heartbeat.add(1, ordering: .relaxed)
-            if exit { break }
+            if exit {
+                writeTally(store: store)
+                break
+            }
             if operations.isEmpty {
+                // Counts for `status` that no commit carried (refusals only, say).
+                writeTally(store: store)
                 // Wake at least every second so the heartbeat shows the thread is alive, and in
                 // time for an owed checkpoint.
                 let wait = checkpoint.idleWait(atMost: .seconds(1), now: .now)
@@ -349,8 +354,10 @@ public final class OutboxWriter: Sendable {
         var forgets: [(eventID: String, queued: Int, deadLetters: Int)] = []
         var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+        let tally = metrics?.tally.take() ?? []
         do throws(SQLiteError) {
             try store.begin()
+            for (key, count) in tally { try store.increment(key, by: count) }
             for operation in operations {
                 switch operation {
                 case .ingest(let events, let receivedAt, let allOrNothing, let lane, _):
@@ -410,6 +417,7 @@ public final class OutboxWriter: Sendable {
             try store.commit()
         } catch {
             store.rollback()
+            metrics?.tally.restore(tally)
             if !acksReleased { fail(operations, with: error) }
             return
         }
@@ -434,6 +442,20 @@ public final class OutboxWriter: Sendable {
             complete(operations, ingestOutcomes: ingestOutcomes, settlementResults: settlementResults)
         }
         if addedRows { onCommit(lastSeq) }
+    }
+
+    /// Writes the pending ingest counts (``IngestTally``) in a transaction of their own; kept for
+    /// the next attempt if it fails.
+    private func writeTally(store: OutboxStore) {
+        guard let tally = metrics?.tally.take(), !tally.isEmpty else { return }
+        do throws(SQLiteError) {
+            try store.begin()
+            for (key, count) in tally { try store.increment(key, by: count) }
+            try store.commit()
+        } catch {
+            store.rollback()
+            metrics?.tally.restore(tally)
+        }
     }
 
     /// Runs each operation's completion with what its part of the group commit did.

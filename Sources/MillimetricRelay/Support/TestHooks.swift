@@ -1,7 +1,8 @@
 import FoundationEssentials
 
 /// Switches the integration tests use to provoke what cannot be provoked from outside the
-/// process: a wedged drainer (for the watchdog) and a full disk without mounting one.
+/// process: a wedged drainer (for the watchdog), a full disk without mounting one, and a stop
+/// held open long enough to send requests into it.
 ///
 /// They exist only in builds compiled with `MILLIMETRIC_RELAY_TEST_HOOKS`, which Package.swift
 /// defines for the debug configuration (what `swift test` runs). A release binary carries
@@ -14,8 +15,16 @@ enum TestHooks {
     /// A `max_page_count` for the outbox, so that SQLite answers SQLITE_FULL as on a full disk.
     static let maxPageCountVariable = "MILLIMETRIC_RELAY_TEST_MAX_PAGE_COUNT"
 
+    /// Seconds the HTTP listener stays open after a stop began and it stopped accepting, so a
+    /// test can send requests into that window (they must be refused `shutting_down`).
+    static let holdHTTPStopVariable = "MILLIMETRIC_RELAY_TEST_HOLD_HTTP_STOP"
+
     /// The `MILLIMETRIC_RELAY_*` names that are hooks rather than configuration keys.
-    static let environmentVariables: Set<String> = [stallDrainerAfterVariable, maxPageCountVariable]
+    static let environmentVariables: Set<String> = [stallDrainerAfterVariable, maxPageCountVariable, holdHTTPStopVariable]
+
+    static var holdHTTPStop: Double? {
+        ProcessInfo.processInfo.environment[holdHTTPStopVariable].flatMap(Double.init)
+    }
 
     static var stallDrainerAfter: Double? {
         ProcessInfo.processInfo.environment[stallDrainerAfterVariable].flatMap(Double.init)

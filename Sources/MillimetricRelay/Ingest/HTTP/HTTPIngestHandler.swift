@@ -43,6 +43,8 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let metrics: RelayMetrics
     private let logger: Logger
     private var validator = EventValidator()
+    /// Working memory of ``HTTPBatchBody``, reused from batch to batch.
+    private var batchScratch: [UInt8] = []
     /// The request being read: its head and the body so far.
     private var receiving: (head: HTTPRequestHead, body: ByteBuffer)?
     /// After a request that ends the connection: the rest of the input is ignored.
@@ -141,7 +143,10 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             refuseEarly(head, .payloadTooLarge, context: context)
             return
         }
-        receiving = (head, context.channel.allocator.buffer(capacity: 0))
+        // Sized from Content-Length (already bounded above), so a large body is copied in once
+        // instead of being regrown as its chunks arrive.
+        let expected = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+        receiving = (head, context.channel.allocator.buffer(capacity: max(0, expected)))
         // curl and many SDKs wait for this before sending a large body. Sent only when no earlier
         // answer is pending (it must not overtake them); otherwise the client's own timeout
         // sends the body anyway.
@@ -198,23 +203,32 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .failure(let rejection): return respond(id, route: route, error: .invalidPayload(Self.aboutTheBody(rejection.message)), context: context)
             }
         } else {
-            let split = body.withUnsafeReadableBytes { HTTPBatchBody.events(in: $0) }
-            let members: [[UInt8]]
-            switch split {
-            case .success(let list): members = list
-            case .failure(let error): return respond(id, route: route, error: error, context: context)
-            }
-            events.reserveCapacity(members.count)
-            for (index, member) in members.enumerated() {
-                let result = member.withUnsafeBytes { validator.validate($0, receivedTimestamp: stamp, fixedKind: .track) }
-                switch result {
-                case .success(let event): events.append(event)
-                case .failure(let rejection):
-                    // All or nothing: one bad event refuses the whole batch, naming it.
-                    let message = rejection.message.replacing("the line", with: "the event")
-                        .replacing("end of line", with: "end of the event")
-                    return respond(id, route: route, error: .invalidPayload("events[\(index)]: \(message)"), context: context)
+            let validated = body.withUnsafeReadableBytes { raw -> Result<[ValidatedEvent], HTTPAPIError> in
+                let members: [Range<Int>]
+                switch HTTPBatchBody.events(in: raw, scratch: &batchScratch) {
+                case .success(let list): members = list
+                case .failure(let error): return .failure(error)
                 }
+                var events: [ValidatedEvent] = []
+                events.reserveCapacity(members.count)
+                // Each member is validated where it lies in the request body: no copy before
+                // its canonical body is written.
+                for (index, member) in members.enumerated() {
+                    switch validator.validate(UnsafeRawBufferPointer(rebasing: raw[member]), receivedTimestamp: stamp, fixedKind: .track) {
+                    case .success(let event): events.append(event)
+                    case .failure(let rejection):
+                        // All or nothing: one bad event refuses the whole batch, naming it.
+                        let message = rejection.message.replacing("the line", with: "the event")
+                            .replacing("end of line", with: "end of the event")
+                        return .failure(.invalidPayload("events[\(index)]: \(message)"))
+                    }
+                }
+                return .success(events)
+            }
+            if batchScratch.capacity > 65_536 { batchScratch = [] }
+            switch validated {
+            case .success(let list): events = list
+            case .failure(let error): return respond(id, route: route, error: error, context: context)
             }
         }
 

@@ -15,7 +15,15 @@ import Synchronization
 /// has read (the commits they wait for still happen) and closes.
 public final class HTTPIngestServer: Service, Sendable {
     public struct Configuration: Sendable {
-        public var address: HTTPListenAddress
+        /// Where the listener comes from.
+        public enum Listener: Sendable, Equatable {
+            /// Bind `http_listen` (and remove a Unix socket file at stop).
+            case bind(HTTPListenAddress)
+            /// Serve a listening socket systemd passed (millimetric-relay-http.socket); never unlinked.
+            case inherited(descriptor: Int32)
+        }
+
+        public var listener: Listener
         /// Permission bits of a Unix socket file the relay creates.
         public var socketMode: mode_t = 0o660
         public var maximumConnections: Int = 1_024
@@ -25,7 +33,11 @@ public final class HTTPIngestServer: Service, Sendable {
         public var shutdownTimeout: TimeAmount = .seconds(5)
 
         public init(address: HTTPListenAddress) {
-            self.address = address
+            self.listener = .bind(address)
+        }
+
+        public init(inheritedDescriptor: Int32) {
+            self.listener = .inherited(descriptor: inheritedDescriptor)
         }
     }
 
@@ -94,15 +106,25 @@ public final class HTTPIngestServer: Service, Sendable {
                 }
             }
 
+        // Accepting before the listener exists: a request can arrive as soon as it does (at once
+        // for one waiting in an inherited socket's backlog), and was refused shutting_down when
+        // it beat this flag. If binding fails, start throws and nothing is served.
+        accepting.store(true, ordering: .relaxed)
         let channel: any Channel
-        switch configuration.address {
-        case .tcp(let host, let port):
+        switch configuration.listener {
+        case .inherited(let descriptor):
+            do {
+                channel = try await bootstrap.withBoundSocket(descriptor).get()
+            } catch {
+                throw IngestServer.StartError.cannotBind(path: "inherited fd \(descriptor)", reason: "\(error)")
+            }
+        case .bind(.tcp(let host, let port)):
             do {
                 channel = try await bootstrap.bind(host: host, port: port).get()
             } catch {
-                throw IngestServer.StartError.cannotBind(path: configuration.address.description, reason: "\(error)")
+                throw IngestServer.StartError.cannotBind(path: HTTPListenAddress.tcp(host: host, port: port).description, reason: "\(error)")
             }
-        case .unix(let path):
+        case .bind(.unix(let path)):
             try IngestServer.removeStaleSocket(at: path)
             do {
                 channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
@@ -114,16 +136,32 @@ public final class HTTPIngestServer: Service, Sendable {
             }
         }
         serverChannel.withLock { $0 = channel }
-        accepting.store(true, ordering: .relaxed)
-        logger.info("serving the API's HTTP", metadata: ["http.listen": "\(Self.describe(configuration.address, channel))"])
+        var metadata: Logger.Metadata = ["http.listen": "\(Self.describe(configuration.listener, channel))"]
+        if case .inherited(let descriptor) = configuration.listener {
+            metadata["http.fd"] = "\(descriptor)"
+            logger.info("serving the API's HTTP on the socket inherited from systemd", metadata: metadata)
+        } else {
+            logger.info("serving the API's HTTP", metadata: metadata)
+        }
     }
 
-    /// The address as bound (the real port when 0 was asked for).
-    private static func describe(_ address: HTTPListenAddress, _ channel: any Channel) -> String {
-        if case .tcp(let host, _) = address, let port = channel.localAddress?.port {
-            return HTTPListenAddress.tcp(host: host, port: port).description
+    /// The address as bound (the real port when 0 was asked for; what systemd bound for an
+    /// inherited socket).
+    private static func describe(_ listener: Configuration.Listener, _ channel: any Channel) -> String {
+        switch listener {
+        case .bind(.tcp(let host, _)):
+            if let port = channel.localAddress?.port { return HTTPListenAddress.tcp(host: host, port: port).description }
+        case .bind(let address):
+            return address.description
+        case .inherited:
+            break
         }
-        return address.description
+        switch channel.localAddress {
+        case .v4(let address)?: return HTTPListenAddress.tcp(host: address.host, port: channel.localAddress?.port ?? 0).description
+        case .v6(let address)?: return HTTPListenAddress.tcp(host: address.host, port: channel.localAddress?.port ?? 0).description
+        case .unixDomainSocket?: return channel.localAddress?.pathname.map { "unix:\($0)" } ?? "unix socket"
+        case nil: return "unknown"
+        }
     }
 
     public func run() async throws {
@@ -135,12 +173,18 @@ public final class HTTPIngestServer: Service, Sendable {
     /// (bounded), and removes the socket file it created.
     public func shutdown() async {
         accepting.store(false, ordering: .relaxed)
+        #if MILLIMETRIC_RELAY_TEST_HOOKS
+        if let hold = TestHooks.holdHTTPStop, serverChannel.withLock({ $0 != nil }) {
+            logger.warning("test hook: holding the HTTP listener open while stopping", metadata: ["http.hold_seconds": "\(hold)"])
+            try? await Task.sleep(for: .milliseconds(Int(hold * 1000)))
+        }
+        #endif
         guard let channel = serverChannel.withLock({ channel -> (any Channel)? in
             defer { channel = nil }
             return channel
         }) else { return }
         try? await channel.close()
-        if case .unix(let path) = configuration.address { unlink(path) }
+        if case .bind(.unix(let path)) = configuration.listener { unlink(path) }
         await ConnectionDrain.quiesceAndClose(
             open: { connections.withLock { Array($0.values) } }, openCount: { connectionCount },
             timeout: configuration.shutdownTimeout)
