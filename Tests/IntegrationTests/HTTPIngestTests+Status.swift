@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 /// `status` counts HTTP requests by path and status beside the socket's lines, from the

@@ -1,4 +1,5 @@
 import Foundation
+import RelayTestKit
 import Testing
 
 #if canImport(Glibc)
@@ -22,7 +23,7 @@ extension HTTPIngestTests {
 
     /// Waits for the stop begun by ``beginStop(_:)`` to finish; its exit status.
     static func finishStop(_ relay: RelayProcess) -> Int32 {
-        _ = RelayProcess.eventually(timeout: .seconds(20)) { relay.process?.isRunning == false }
+        _ = RelayProcess.eventually(timeout: .seconds(20)) { !relay.isRunning }
         return relay.terminate()
     }
 
