@@ -26,7 +26,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="$root/.build-fuzz"
-targets=(FuzzIngest FuzzConfiguration FuzzRetryAfter FuzzUpstreamVerdict)
+targets=(FuzzIngest FuzzConfiguration FuzzRetryAfter FuzzUpstreamVerdict FuzzHTTPRequest)
 cd "$root"
 
 mode=smoke
