@@ -10,7 +10,7 @@
 #
 # Targets: FuzzIngest (line framer, validator, acks), FuzzConfiguration (config file and
 # MILLIMETRIC_RELAY_* values), FuzzRetryAfter (the Retry-After header), FuzzUpstreamVerdict (the
-# API's answers). Seeds are Fuzz/Corpus/<target>/ (read recursively; hand-written seeds at the
+# API's answers), FuzzHTTPRequest (the local API listener's requests). Seeds are Fuzz/Corpus/<target>/ (read recursively; hand-written seeds at the
 # top, what campaigns learned in learned/); a smoke run's discoveries go to
 # .build-fuzz/corpus/<target>, crashes to .build-fuzz/crashes/<target>/. Reproduce one with
 # `.build-fuzz/release/<target> FILE`.
@@ -20,9 +20,9 @@
 # second of CPU time: what one core does, even on a shared machine). The last line is
 # FuzzIngest's, as `fuzz: executions=…` (.ci/evidence.sh greps it); a campaign adds
 # `fuzz-campaign: …` with the totals. Exits non-zero when an invariant broke, a sanitizer
-# reported, or a build failed. The smoke run takes SECONDS + 3 × OTHER_SECONDS plus the build
-# (on the shared 2-core development machine: a clean build 13 min under heavy load, a rebuild
-# after a change to the relay 1-2 min).
+# reported, or a build failed. The smoke run takes SECONDS + 4 × OTHER_SECONDS plus the build
+# (on the shared 2-core development machine: a clean build 13-18 min under heavy load, a rebuild
+# after a change to the relay 6 min, to a harness 1-2 min).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="$root/.build-fuzz"
