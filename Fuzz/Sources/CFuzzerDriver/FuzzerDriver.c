@@ -18,3 +18,4 @@ int FuzzIngest_main(int argc, char **argv) { return run(argc, argv); }
 int FuzzConfiguration_main(int argc, char **argv) { return run(argc, argv); }
 int FuzzRetryAfter_main(int argc, char **argv) { return run(argc, argv); }
 int FuzzUpstreamVerdict_main(int argc, char **argv) { return run(argc, argv); }
+int FuzzHTTPRequest_main(int argc, char **argv) { return run(argc, argv); }

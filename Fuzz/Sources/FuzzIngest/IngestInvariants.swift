@@ -18,8 +18,8 @@ enum IngestInvariants {
     // One validator for every input, as a connection keeps one for all its lines: the fuzzer
     // also checks that nothing of one line leaks into the next. Single-threaded harness.
     nonisolated(unsafe) static var validator = EventValidator()
-    /// Refusals whose ack was already checked, as "code message".
-    nonisolated(unsafe) static var checkedRefusals = Set<String>()
+    /// Refusals whose ack was already checked: their messages, one set per code.
+    nonisolated(unsafe) static var checkedRefusals: [IngestErrorCode: Set<String>] = [:]
 
     static func checkLine(_ line: UnsafeRawBufferPointer) {
         switch validator.validate(line, receivedTimestamp: stamp) {
@@ -31,7 +31,7 @@ enum IngestInvariants {
     }
 
     static func checkAccepted(_ event: ValidatedEvent, line: UnsafeRawBufferPointer) {
-        require(StrictJSON.isValid(Array(line)) != false, "accepted a line that is not JSON", line)
+        require(StrictJSON.isValid(line) != false, "accepted a line that is not JSON", line)
         let body = event.body
         require(String(validating: body, as: UTF8.self) != nil, "the body is not UTF-8", line)
         require(!body.contains(where: { $0 < 0x20 }), "the body has a raw control character", line)
@@ -124,8 +124,8 @@ enum IngestInvariants {
         require(!rejection.message.isEmpty, "a refusal without a message", line)
         // The ack depends on the refusal alone: check each distinct one once (most inputs are
         // refused with one of a few hundred messages, and decoding the ack dominated the time).
-        if checkedRefusals.insert("\(rejection.code.rawValue) \(rejection.message)").inserted {
-            if checkedRefusals.count > 100_000 { checkedRefusals.removeAll(keepingCapacity: true) }
+        if checkedRefusals[rejection.code, default: []].insert(rejection.message).inserted {
+            if checkedRefusals[rejection.code]!.count > 100_000 { checkedRefusals[rejection.code] = [] }
             var buffer = ByteBuffer()
             AckEncoder.writeRejected(rejection, to: &buffer)
             if let ack = checkAckLine(buffer, line: line) {
@@ -137,7 +137,7 @@ enum IngestInvariants {
 
         // The independent recogniser agrees on what is JSON. Nesting past 64 levels is refused
         // as invalid_payload as soon as it is seen, even if the text turns out broken later.
-        let isJSON = StrictJSON.isValid(Array(line))
+        let isJSON = StrictJSON.isValid(line)
         if rejection.code == .invalidJSON && isJSON == true {
             fail("invalid_json for a line that is JSON: \(rejection.message)", line)
         }

@@ -5,7 +5,7 @@
 /// Foundation's `JSONSerialization` cannot serve here: it accepts `{"a":1,}` and stops reading
 /// at a NUL byte. UTF-8 is checked with the standard library's own decoder, not the relay's.
 struct StrictJSON {
-    private let bytes: [UInt8]
+    private let bytes: UnsafeRawBufferPointer
     private var index = 0
     private var depth = 0
     /// Deeper than this the recogniser gives up (answers nil) rather than grow the stack.
@@ -13,6 +13,11 @@ struct StrictJSON {
 
     /// true/false for valid/invalid JSON text; nil when nested too deep to tell.
     static func isValid(_ bytes: [UInt8]) -> Bool? {
+        bytes.withUnsafeBytes { isValid($0) }
+    }
+
+    /// The same, reading the caller's bytes in place (no copy: this runs for every input).
+    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool? {
         guard String(validating: bytes, as: UTF8.self) != nil else { return false }
         var parser = StrictJSON(bytes: bytes)
         do {
@@ -29,7 +34,7 @@ struct StrictJSON {
 
     private enum Failure: Error { case invalid, tooDeep }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
 
