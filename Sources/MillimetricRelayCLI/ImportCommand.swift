@@ -54,17 +54,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         // A decompressor that dies must not take the importer with it (its stdin pipe).
         signal(SIGPIPE, SIG_IGN)
-        let path: String
-        if let socket {
-            path = socket
-        } else {
-            do {
-                path = try RelayConfiguration.resolve(configFile: config).socketPath
-            } catch {
-                printError("millimetric-relay: \(error)")
-                throw ExitCode(RelayExitCode.configuration.rawValue)
-            }
-        }
+        let path = try producerSocketPath(socket: socket, configFile: config)
         var anyRefused = false
         for file in files {
             let session = ImportSession(

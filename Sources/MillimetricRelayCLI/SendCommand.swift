@@ -25,17 +25,7 @@ struct SendCommand: ParsableCommand {
     var events: [String] = []
 
     func run() throws {
-        let path: String
-        if let socket {
-            path = socket
-        } else {
-            do {
-                path = try RelayConfiguration.resolve(configFile: config).socketPath
-            } catch {
-                printError("millimetric-relay: \(error)")
-                throw ExitCode(RelayExitCode.configuration.rawValue)
-            }
-        }
+        let path = try producerSocketPath(socket: socket, configFile: config)
         let client: IngestClient
         do {
             client = try IngestClient(path: path)

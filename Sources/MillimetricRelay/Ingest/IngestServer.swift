@@ -57,7 +57,7 @@ public final class IngestServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let state = Mutex<State>(State())
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connections: OpenConnections
 
     private struct State {
         var serverChannel: (any Channel)?
@@ -66,6 +66,7 @@ public final class IngestServer: Service, Sendable {
 
     public init(configuration: Configuration, writer: OutboxWriter, group: any EventLoopGroup, metrics: RelayMetrics, logger: Logger) {
         self.configuration = configuration
+        self.connections = OpenConnections(limit: configuration.maximumConnections) { metrics.ingestConnections.record($0) }
         self.writer = writer
         self.group = group
         self.metrics = metrics
@@ -73,7 +74,7 @@ public final class IngestServer: Service, Sendable {
     }
 
     /// The number of open producer connections.
-    public var connectionCount: Int { connections.withLock { $0.count } }
+    public var connectionCount: Int { connections.count }
 
     /// Binds the socket (or adopts the inherited one). After this returns, clients can connect.
     public func start() async throws {
@@ -94,24 +95,11 @@ public final class IngestServer: Service, Sendable {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65_536, maximum: 262_144))
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.close() }
-                let id = ObjectIdentifier(channel)
-                let admitted = self.connections.withLock { connections -> Bool in
-                    guard connections.count < maximumConnections else { return false }
-                    connections[id] = channel
-                    metrics.ingestConnections.record(connections.count)
-                    return true
-                }
-                guard admitted else {
+                guard self.connections.admit(channel) else {
                     logger.warning("refusing a connection: max connections reached", metadata: ["ingest.max_connections": "\(maximumConnections)"])
                     return channel.close()
                 }
                 metrics.ingestConnectionsAccepted.increment()
-                channel.closeFuture.whenComplete { _ in
-                    self.connections.withLock { connections in
-                        connections.removeValue(forKey: id)
-                        metrics.ingestConnections.record(connections.count)
-                    }
-                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: timeout),
@@ -172,9 +160,7 @@ public final class IngestServer: Service, Sendable {
         if state.withLock({ $0.createdSocketFile }) {
             unlink(configuration.socketPath)
         }
-        await ConnectionDrain.quiesceAndClose(
-            open: { connections.withLock { Array($0.values) } }, openCount: { connectionCount },
-            timeout: configuration.shutdownTimeout)
+        await connections.quiesceAndClose(timeout: configuration.shutdownTimeout)
         logger.debug("ingest stopped")
     }
 }

@@ -48,11 +48,12 @@ public final class HTTPIngestServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let serverChannel = Mutex<(any Channel)?>(nil)
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connections: OpenConnections
     private let accepting = Atomic<Bool>(false)
 
     public init(configuration: Configuration, key: APIKey, writer: OutboxWriter, group: any EventLoopGroup, metrics: RelayMetrics, logger: Logger) {
         self.configuration = configuration
+        self.connections = OpenConnections(limit: configuration.maximumConnections)
         self.authenticator = HTTPBearerAuthenticator(key: key)
         self.writer = writer
         self.group = group
@@ -66,7 +67,7 @@ public final class HTTPIngestServer: Service, Sendable {
     }
 
     /// The number of open HTTP connections.
-    public var connectionCount: Int { connections.withLock { $0.count } }
+    public var connectionCount: Int { connections.count }
 
     /// Binds the listener. After this returns, clients can connect.
     public func start() async throws {
@@ -83,18 +84,9 @@ public final class HTTPIngestServer: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.close() }
-                let id = ObjectIdentifier(channel)
-                let admitted = self.connections.withLock { connections -> Bool in
-                    guard connections.count < maximumConnections else { return false }
-                    connections[id] = channel
-                    return true
-                }
-                guard admitted else {
+                guard self.connections.admit(channel) else {
                     logger.warning("refusing an HTTP connection: max connections reached", metadata: ["http.max_connections": "\(maximumConnections)"])
                     return channel.close()
-                }
-                channel.closeFuture.whenComplete { _ in
-                    _ = self.connections.withLock { $0.removeValue(forKey: id) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -185,9 +177,7 @@ public final class HTTPIngestServer: Service, Sendable {
         }) else { return }
         try? await channel.close()
         if case .bind(.unix(let path)) = configuration.listener { unlink(path) }
-        await ConnectionDrain.quiesceAndClose(
-            open: { connections.withLock { Array($0.values) } }, openCount: { connectionCount },
-            timeout: configuration.shutdownTimeout)
+        await connections.quiesceAndClose(timeout: configuration.shutdownTimeout)
         logger.debug("http ingest stopped")
     }
 }
