@@ -57,6 +57,13 @@ enum StatusFormatter {
             "dead letters:    \(status.deadLetters) (\(status.deadLetterBytes) bytes), \(status.deadLetteredTotal) dead-lettered in total",
             "upstream:        \(upstream)",
         ]
+        if let rate = status.batchSendRate {
+            var line = "send rate:       \(twoDecimals(rate)) batch requests/s"
+            if status.queuedEvents > 0, let seconds = status.drainsInSeconds {
+                line += ", drains in ~\(duration(seconds))"
+            }
+            lines.append(line)
+        }
         if status.refusedForgets > 0 {
             lines.append("refused forgets: \(status.refusedForgets) (see dead-letters list)")
         }
@@ -67,6 +74,19 @@ enum StatusFormatter {
             lines.append("last error:      \(error) at \(when(status.lastErrorAt))")
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func twoDecimals(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// "12 s", "12 min", "3 h": the backlog's drain estimate, rounded up.
+    static func duration(_ seconds: Int64) -> String {
+        if seconds < 120 { return "\(seconds) s" }
+        if seconds < 7200 { return "\((seconds + 59) / 60) min" }
+        return "\((seconds + 3599) / 3600) h"
     }
 
     static func age(_ seconds: TimeInterval) -> String {

@@ -27,6 +27,12 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
     /// Set while a purge's WAL checkpoint is blocked by a reader: the purged data is still in
     /// the WAL (SPEC §7) and the daemon retries every second. Since when.
     public var purgePendingCheckpointSince: Date?
+    /// `/v1/batch` requests a second the drainer last allowed itself: `batch_rate` for a relay
+    /// alone on its key, less while other relays share it (issue #12).
+    public var batchSendRate: Double?
+    /// How long the queued events take to leave at that rate, in full batches of 500 (an
+    /// estimate: at least as long if producers keep writing).
+    public var drainsInSeconds: Int64?
 
     /// Reads the status of the outbox in `stateDirectory`.
     public static func read(databasePath: String, lockPath: String) throws(OutboxError) -> OutboxStatus {
@@ -61,14 +67,24 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
                 case "upstream_reason": status.upstreamReason = state.text(at: 1)
                 case "last_error": status.lastError = state.text(at: 1)
                 case "last_error_at": status.lastErrorAt = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
+                case OutboxStateKey.batchSendRateMillis:
+                    status.batchSendRate = state.isNull(at: 1) ? nil : Double(state.int64(at: 1)) / 1000
                 case OutboxStateKey.purgeCheckpointPendingSince:
                     status.purgePendingCheckpointSince = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
                 default: break
                 }
             }
             try connection.execute("COMMIT")
+            status.drainsInSeconds = status.batchSendRate.flatMap { Self.drainSeconds(queuedEvents: status.queuedEvents, sendRate: $0) }
             return status
         }
+    }
+
+    /// Seconds to send `queuedEvents` in batches of 500 at `sendRate` batch requests a second.
+    static func drainSeconds(queuedEvents: Int64, sendRate: Double) -> Int64? {
+        guard sendRate > 0 else { return nil }
+        let batches = (Double(queuedEvents) / 500).rounded(.up)
+        return Int64((batches / sendRate).rounded(.up))
     }
 
     static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
