@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "ingest-bench", targets: ["IngestBench"]),
         .executable(name: "drain-bench", targets: ["DrainBench"]),
         .executable(name: "http-bench", targets: ["HTTPBench"]),
+        .executable(name: "fleet-bench", targets: ["FleetBench"]),
     ],
     dependencies: [
         .package(name: "millimetric-relay", path: "../"),
@@ -38,6 +39,14 @@ let package = Package(
             name: "HTTPBench",
             dependencies: [
                 "BenchmarkSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "FleetBench",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "MillimetricRelay", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
