@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "drain-bench", targets: ["DrainBench"]),
         .executable(name: "http-bench", targets: ["HTTPBench"]),
         .executable(name: "import-bench", targets: ["ImportBench"]),
+        .executable(name: "fleet-bench", targets: ["FleetBench"]),
     ],
     dependencies: [
         .package(name: "millimetric-relay", path: "../"),
@@ -48,6 +49,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "ImportBench",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "MillimetricRelay", package: "millimetric-relay"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "FleetBench",
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),

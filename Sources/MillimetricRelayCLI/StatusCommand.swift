@@ -79,6 +79,13 @@ enum StatusFormatter {
         for (index, entry) in byPath.enumerated() {
             lines.append("\(index == 0 ? "http requests:  " : "                ") \(entry.path): \(entry.counts.joined(separator: ", "))")
         }
+        if let rate = status.batchSendRate {
+            var line = "send rate:       \(twoDecimals(rate)) batch requests/s"
+            if status.queuedEvents > 0, let seconds = status.drainsInSeconds {
+                line += ", drains in ~\(duration(seconds))"
+            }
+            lines.append(line)
+        }
         if status.refusedForgets > 0 {
             lines.append("refused forgets: \(status.refusedForgets) (see dead-letters list)")
         }
@@ -89,6 +96,19 @@ enum StatusFormatter {
             lines.append("last error:      \(error) at \(when(status.lastErrorAt))")
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func twoDecimals(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// "12 s", "12 min", "3 h": the backlog's drain estimate, rounded up.
+    static func duration(_ seconds: Int64) -> String {
+        if seconds < 120 { return "\(seconds) s" }
+        if seconds < 7200 { return "\((seconds + 59) / 60) min" }
+        return "\((seconds + 3599) / 3600) h"
     }
 
     static func age(_ seconds: TimeInterval) -> String {

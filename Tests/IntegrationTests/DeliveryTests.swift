@@ -103,6 +103,20 @@ import Testing
         #expect(counted == 4, "the metric counted \(counted ?? -1), status \(delivered ?? -1)")
     }
 
+    @Test func a429LowersTheSendRateThatStatusAndTheMetricShow() throws {
+        let api = try StandInProcess()
+        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "1"])
+        let relay = try RelayProcess(host: api.baseURL, environment: RelayProcess.metricsOnAnyPort)
+        defer { relay.terminate() }
+        #expect(try RelayProcess.eventually { (try relay.status()["batch_send_rate"] as? Double) == 5 })
+        _ = try relay.send(Self.events("rate", 10))
+        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
+        // One cut of 5 %; a partial batch does not grow the rate again.
+        let rate = try #require(try relay.metric("millimetric_relay_batch_send_rate"))
+        #expect(abs(rate - 4.75) < 0.01, "the gauge shows \(rate)")
+        #expect(try RelayProcess.eventually { (try relay.status()["batch_send_rate"] as? Double) == 4.75 })
+    }
+
     @Test func a429WithRetryAfterTwoIsNotRetriedBeforeTwoSeconds() throws {
         let api = try StandInProcess()
         _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "2"])

@@ -135,8 +135,12 @@ final class Drainer: Sendable {
         var state: UpstreamState = .idle
         /// Delivery paused (401/403/404) and nothing was delivered since: the next 2xx logs "resumed".
         var pauseUnresolved = false
-        var batchBucket: TokenBucket
+        /// The `/v1/batch` request rate, adapted to the 429s of relays sharing the key (#12).
+        var sendRate: SendRateController
         var trackBucket: TokenBucket
+        /// The send rate last written to `delivery_state` for `status`, and when.
+        var persistedSendRate: Double?
+        var persistedSendRateAt = ContinuousClock.now
         var rng = SystemRandomNumberGenerator()
 
         var forgetInFlight: Bool { inFlight.values.contains { $0.kind == .forget } }
@@ -145,6 +149,24 @@ final class Drainer: Sendable {
             let index = retryQueue.firstIndex { $0.firstSeq > unit.firstSeq } ?? retryQueue.endIndex
             retryQueue.insert(unit, at: index)
         }
+    }
+
+    /// What the other threads posted since the last turn of the loop.
+    private struct Mail {
+        var completions: [(UInt64, UpstreamWorkerPool.Outcome)]
+        var stop: Bool
+        var resume: Bool
+        var committed: Int64
+    }
+
+    /// What the loop does next.
+    private enum Step {
+        case send(DeliveryUnit)
+        case wait(until: ContinuousClock.Instant)
+        /// Wait for a row after `seq` to be committed, or until the deadline.
+        case waitForRows(after: Int64, until: ContinuousClock.Instant)
+        /// Look again at once (a retried unit's rows were all purged).
+        case again
     }
 
     private func run(pool: UpstreamWorkerPool) {
@@ -161,126 +183,172 @@ final class Drainer: Sendable {
         // draw a 429 from that skew alone.
         var loop = Loop(
             backoff: Backoff(base: settings.backoffBase, ceiling: settings.backoffCeiling),
-            batchBucket: TokenBucket(rate: settings.batchRate, burst: max(1, settings.batchBurst - 1)),
+            sendRate: SendRateController(ceilingRate: settings.batchRate, ceilingBurst: max(1, settings.batchBurst - 1)),
             trackBucket: TokenBucket(rate: settings.trackRate, burst: max(1, settings.trackBurst - 1)))
+        metrics.batchSendRate.record(loop.sendRate.rate)
+        persistSendRate(loop: &loop, force: true)
 
         while true {
             observation.withLock { $0.heartbeat += 1 }
-            condition.lock()
-            #if MILLIMETRIC_RELAY_TEST_HOOKS
-            while inbox.stalledForTesting { condition.wait() }
-            #endif
-            let completions = inbox.completions
-            inbox.completions.removeAll()
-            let stop = inbox.stopRequested
-            let resume = inbox.resumeRequested
-            inbox.resumeRequested = false
-            let committed = inbox.committedSeq
-            condition.unlock()
-
-            for (id, outcome) in completions {
+            let mail = collectMail()
+            for (id, outcome) in mail.completions {
                 if let unit = loop.inFlight.removeValue(forKey: id) {
                     handle(outcome, for: unit, loop: &loop)
                 }
             }
             publish(loop)
-            if stop { break }
-            if resume {
-                switch loop.state {
-                case .paused, .backingOff:
-                    // SIGHUP: try again now, whether paused or waiting out a backoff; but never
-                    // sooner than a Retry-After the API asked for.
-                    loop.pausedUntil = nil
-                    let now = ContinuousClock.now
-                    if loop.retryAfterUntil > now {
-                        loop.notBefore = loop.retryAfterUntil
-                        logger.info("resuming delivery once the API's Retry-After has passed", metadata: [
-                            "delivery.retry_in_ms": "\(Int((loop.retryAfterUntil - now).timeInterval * 1000))",
-                        ])
-                    } else {
-                        logger.info("resuming delivery")
-                        loop.notBefore = now
-                        setState(.ok, loop: &loop)
-                    }
-                case .idle, .ok:
-                    break
-                }
-            }
+            if mail.stop { break }
+            if mail.resume { resume(loop: &loop) }
 
-            let now = ContinuousClock.now
-            if let until = loop.pausedUntil {
-                if now < until { wait(until: until); continue }
-                loop.pausedUntil = nil  // try again once a minute
+            switch nextStep(loop: &loop, reader: reader, committed: mail.committed) {
+            case .send(let unit): submit(unit, loop: &loop, pool: pool)
+            case .wait(let until): wait(until: until)
+            case .waitForRows(let seq, let until): waitForRows(after: seq, until: until)
+            case .again: continue
             }
-            if now < loop.notBefore { wait(until: loop.notBefore); continue }
-            if loop.inFlight.count >= settings.maximumInFlight || loop.forgetInFlight { wait(until: now + .seconds(1)); continue }
-
-            // The next unit: retries first, in order; then new rows.
-            var unit: DeliveryUnit
-            if let first = loop.retryQueue.first {
-                if first.kind == .forget && !loop.inFlight.isEmpty { wait(until: now + .seconds(1)); continue }
-                unit = loop.retryQueue.removeFirst()
-                // A forget since the first try may have purged some of its rows (SPEC §7): the
-                // copy held here must not send them. Only what is still queued goes.
-                if unit.kind != .forget {
-                    let queued: Set<Int64>
-                    do {
-                        queued = try reader.queuedSeqs(in: unit.seqRange)
-                    } catch {
-                        logger.error("reading the outbox failed; retrying", metadata: ["sqlite.error": "\(error)"])
-                        loop.requeue(unit)
-                        wait(until: now + .seconds(1))
-                        continue
-                    }
-                    if queued.count < unit.rows.count {
-                        let kept = unit.rows.filter { queued.contains($0.seq) }
-                        if kept.isEmpty { continue }
-                        unit = DeliveryUnit(kept[...])
-                    }
-                }
-            } else {
-                let rows: [QueuedRow]
-                let closed: Bool
-                do {
-                    (rows, closed) = try reader.nextUnit(after: loop.cursor, maximumEvents: settings.maximumEvents, maximumBodyBytes: settings.maximumBodyBytes)
-                } catch {
-                    logger.error("reading the outbox failed; retrying", metadata: ["sqlite.error": "\(error)"])
-                    wait(until: now + .seconds(1))
-                    continue
-                }
-                guard let first = rows.first else {
-                    waitForRows(after: loop.cursor.live, until: now + .seconds(1))
-                    continue
-                }
-                // A forget goes only after every earlier request has settled (SPEC §7).
-                if first.kind == .forget && !loop.inFlight.isEmpty { wait(until: now + .seconds(1)); continue }
-                if first.kind == .track && !closed && !stop && committed - rows.last!.seq < Int64(settings.maximumEvents) {
-                    // Not full: wait until the oldest has waited flush_interval, or more rows come.
-                    let due = Date(timeIntervalSince1970: Double(first.receivedAt) / 1000) + settings.flushInterval.timeInterval
-                    let remaining = due.timeIntervalSinceNow
-                    if remaining > 0 {
-                        waitForRows(after: loop.cursor.live + Int64(settings.maximumEvents) - 1, until: now + .milliseconds(Int64(remaining * 1000) + 1))
-                        continue
-                    }
-                }
-                loop.cursor.advance(past: rows.last!.seq)
-                unit = DeliveryUnit(rows[...])
-            }
-
-            // Stay under the API's rate limits.
-            let delay = unit.usesTrackClassLimit ? loop.trackBucket.take(now: now) : loop.batchBucket.take(now: now)
-            if delay > .zero {
-                loop.requeue(unit)
-                wait(until: now + delay)
-                continue
-            }
-            let id = loop.nextID
-            loop.nextID += 1
-            loop.inFlight[id] = unit
-            pool.submit(.init(id: id, path: unit.path, body: unit.body))
         }
 
         shutDown(loop: &loop, pool: pool)
+    }
+
+    /// Takes what the other threads posted (and, under test hooks, stalls here when told to).
+    private func collectMail() -> Mail {
+        condition.lock()
+        defer { condition.unlock() }
+        #if MILLIMETRIC_RELAY_TEST_HOOKS
+        while inbox.stalledForTesting { condition.wait() }
+        #endif
+        let mail = Mail(completions: inbox.completions, stop: inbox.stopRequested, resume: inbox.resumeRequested, committed: inbox.committedSeq)
+        inbox.completions.removeAll()
+        inbox.resumeRequested = false
+        return mail
+    }
+
+    /// SIGHUP: try again now, whether paused or waiting out a backoff; but never sooner than a
+    /// Retry-After the API asked for.
+    private func resume(loop: inout Loop) {
+        switch loop.state {
+        case .paused, .backingOff:
+            loop.pausedUntil = nil
+            let now = ContinuousClock.now
+            if loop.retryAfterUntil > now {
+                loop.notBefore = loop.retryAfterUntil
+                logger.info("resuming delivery once the API's Retry-After has passed", metadata: [
+                    "delivery.retry_in_ms": "\(Int((loop.retryAfterUntil - now).timeInterval * 1000))",
+                ])
+            } else {
+                logger.info("resuming delivery")
+                loop.notBefore = now
+                setState(.ok, loop: &loop)
+            }
+        case .idle, .ok:
+            break
+        }
+    }
+
+    /// The next unit to send, or how long to wait: the pause, the backoff, the in-flight limit
+    /// and the forget ordering first; then retries in order; then new rows.
+    private func nextStep(loop: inout Loop, reader: OutboxReader, committed: Int64) -> Step {
+        let now = ContinuousClock.now
+        if let until = loop.pausedUntil {
+            if now < until { return .wait(until: until) }
+            loop.pausedUntil = nil  // try again once a minute
+        }
+        if now < loop.notBefore { return .wait(until: loop.notBefore) }
+        if loop.inFlight.count >= settings.maximumInFlight || loop.forgetInFlight { return .wait(until: now + .seconds(1)) }
+        if !loop.retryQueue.isEmpty { return nextRetry(loop: &loop, reader: reader, now: now) }
+        return nextNewUnit(loop: &loop, reader: reader, committed: committed, now: now)
+    }
+
+    /// The first unit of the retry queue, if its rate limit lets it go now.
+    private func nextRetry(loop: inout Loop, reader: OutboxReader, now: ContinuousClock.Instant) -> Step {
+        var unit = loop.retryQueue[0]
+        if unit.kind == .forget && !loop.inFlight.isEmpty { return .wait(until: now + .seconds(1)) }
+        if let wait = rateLimitWait(for: unit, loop: &loop, now: now) { return .wait(until: now + wait) }
+        loop.retryQueue.removeFirst()
+        // A forget since the first try may have purged some of its rows (SPEC §7): the copy
+        // held here must not send them. Only what is still queued goes.
+        if unit.kind != .forget {
+            let queued: Set<Int64>
+            do {
+                queued = try reader.queuedSeqs(in: unit.seqRange)
+            } catch {
+                logger.error("reading the outbox failed; retrying", metadata: ["sqlite.error": "\(error)"])
+                loop.requeue(unit)
+                return .wait(until: now + .seconds(1))
+            }
+            if queued.count < unit.rows.count {
+                let kept = unit.rows.filter { queued.contains($0.seq) }
+                if kept.isEmpty { return .again }
+                unit = DeliveryUnit(kept[...])
+            }
+        }
+        takeRateLimitSlot(for: unit, loop: &loop, now: now)
+        return .send(unit)
+    }
+
+    /// New rows after the cursor: a batch goes when ``BatchScheduler`` says so (full, or the
+    /// oldest row has waited `flush_interval`, and a send slot is free); an identify or forget
+    /// goes when its bucket has a token.
+    private func nextNewUnit(loop: inout Loop, reader: OutboxReader, committed: Int64, now: ContinuousClock.Instant) -> Step {
+        let rows: [QueuedRow]
+        let closed: Bool
+        do {
+            (rows, closed) = try reader.nextUnit(after: loop.cursor, maximumEvents: settings.maximumEvents, maximumBodyBytes: settings.maximumBodyBytes)
+        } catch {
+            logger.error("reading the outbox failed; retrying", metadata: ["sqlite.error": "\(error)"])
+            return .wait(until: now + .seconds(1))
+        }
+        guard let first = rows.first else { return .waitForRows(after: loop.cursor.live, until: now + .seconds(1)) }
+        // A forget goes only after every earlier request has settled (SPEC §7).
+        if first.kind == .forget && !loop.inFlight.isEmpty { return .wait(until: now + .seconds(1)) }
+        let unit = DeliveryUnit(rows[...])
+        if first.kind == .track {
+            // Closed by a limit or a row of another kind, or more committed rows than a batch
+            // holds: the batch cannot grow, so it counts as full.
+            let full = closed || committed - rows.last!.seq >= Int64(settings.maximumEvents)
+            let age = Duration.milliseconds(max(0, Self.nowMilliseconds - first.receivedAt))
+            let decision = BatchScheduler.decide(
+                now: now, queued: full ? settings.maximumEvents : rows.count, oldestQueuedAt: now - age,
+                flushInterval: loop.sendRate.flushInterval(configured: settings.flushInterval),
+                maximumEvents: settings.maximumEvents, slotDelay: loop.sendRate.delayUntilSlot(now: now))
+            switch decision {
+            case .wait(let until) where loop.sendRate.delayUntilSlot(now: now) > .zero:
+                // Waiting for a send slot: the rows stay queued, so the batch fills meanwhile.
+                return .wait(until: until)
+            case .wait(let until):
+                // Not full: wait until the oldest has waited flush_interval, or more rows come.
+                return .waitForRows(after: loop.cursor.live + Int64(settings.maximumEvents) - 1, until: until + .milliseconds(1))
+            case .send:
+                break
+            }
+        } else if let wait = rateLimitWait(for: unit, loop: &loop, now: now) {
+            return .wait(until: now + wait)
+        }
+        loop.cursor.advance(past: rows.last!.seq)
+        takeRateLimitSlot(for: unit, loop: &loop, now: now)
+        return .send(unit)
+    }
+
+    /// How long until `unit`'s rate limit lets it go, or nil if it may go now.
+    private func rateLimitWait(for unit: DeliveryUnit, loop: inout Loop, now: ContinuousClock.Instant) -> Duration? {
+        let delay = unit.usesTrackClassLimit ? loop.trackBucket.delayUntilAvailable(now: now) : loop.sendRate.delayUntilSlot(now: now)
+        return delay > .zero ? delay : nil
+    }
+
+    private func takeRateLimitSlot(for unit: DeliveryUnit, loop: inout Loop, now: ContinuousClock.Instant) {
+        if unit.usesTrackClassLimit {
+            _ = loop.trackBucket.take(now: now)
+        } else {
+            _ = loop.sendRate.takeSlot(now: now, using: &loop.rng)
+        }
+    }
+
+    private func submit(_ unit: DeliveryUnit, loop: inout Loop, pool: UpstreamWorkerPool) {
+        let id = loop.nextID
+        loop.nextID += 1
+        loop.inFlight[id] = unit
+        pool.submit(.init(id: id, path: unit.path, body: unit.body))
     }
 
     /// SIGTERM: wait for in-flight requests (bounded), then abort the rest; settle what came
@@ -358,9 +426,18 @@ final class Drainer: Sendable {
                 logger.notice("delivery resumed after a pause", metadata: [RelayMessageID.metadataKey: .messageID(RelayMessageID.deliveryResumed)])
             }
             setState(.ok, loop: &loop)
+            if unit.kind == .track {
+                loop.sendRate.recordSuccess(now: now, backlogged: unit.rows.count >= settings.maximumEvents)
+                sendRateChanged(loop: &loop)
+            }
             settle(Settlement(delivered: [unit.seqRange]))
         case .rateLimited(let retryAfter, let reason):
-            if unit.usesTrackClassLimit { loop.trackBucket.drain(now: now) } else { loop.batchBucket.drain(now: now) }
+            if unit.usesTrackClassLimit {
+                loop.trackBucket.drain(now: now)
+            } else {
+                loop.sendRate.recordRateLimited(now: now, retryAfter: retryAfter)
+                sendRateChanged(loop: &loop)
+            }
             // At least Retry-After, as the API asks; capped at an hour so a garbled header
             // cannot stall delivery for days.
             var delay = min(retryAfter ?? loop.backoff.nextDelay(using: &loop.rng), .seconds(3600))
@@ -454,6 +531,26 @@ final class Drainer: Sendable {
             $0.state = loop.state
             $0.inFlight = loop.inFlight.count
         }
+    }
+
+    /// The gauge follows the rate at once; `delivery_state` (what `status` reads) at once when
+    /// it moved by 4 % or more (every cut on a 429), otherwise at most every 5 s, so the small
+    /// steps of the increase cost few writes.
+    private func sendRateChanged(loop: inout Loop) {
+        metrics.batchSendRate.record(loop.sendRate.rate)
+        persistSendRate(loop: &loop, force: false)
+    }
+
+    private func persistSendRate(loop: inout Loop, force: Bool) {
+        let rate = loop.sendRate.rate
+        let now = ContinuousClock.now
+        if !force, let persisted = loop.persistedSendRate {
+            let moved = abs(rate - persisted)
+            if moved == 0 || (moved < 0.04 * persisted && now - loop.persistedSendRateAt < .seconds(5)) { return }
+        }
+        loop.persistedSendRate = rate
+        loop.persistedSendRateAt = now
+        writer.setState([(OutboxStateKey.batchSendRateMillis, .integer(Int64((rate * 1000).rounded())))])
     }
 
     private static var nowMilliseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -6,24 +6,33 @@
 /// Each relay learns its share from the 429s it draws. A relay that never draws one (a lone
 /// relay) stays at the ceiling, so it behaves exactly as the plain token bucket did.
 ///
-/// The increase is proportional to the square of the current rate (`increaseGain · rate²` per
-/// second of sending). With the decrease multiplicative, the share of requests answered 429 in
-/// the steady state is then about `increaseGain / (1 − decreaseFactor)` whatever the number of
-/// relays on the key: a fleet of 64 slow relays probes as gently, in 429s per request, as one
-/// fast relay. A lower rate also means fuller batches: the drainer waits for the next send
-/// slot before it takes rows, so the batch grows while it waits.
+/// The increase per second of sending is `increaseGain · ceiling · (rate / ceiling)^1.75`.
+/// With an exponent of 2 the share of requests answered 429 in the steady state would be
+/// `increaseGain / (1 − decreaseFactor)` whatever the number of relays on the key, but nothing
+/// would pull the relays' rates together; a little below 2 a relay below its fair share grows
+/// relatively faster than one above it, at the cost of slightly more 429s in large fleets.
+/// The decrease is small (5 %): each 429 is a noisy sample of the fleet's state, and small
+/// steps keep the relays' shares from drifting apart by luck. The send slots are jittered
+/// (±20 %) so that relays paced at the same rate do not lock onto the same phase of the API's
+/// bucket, where the same relays would always find it empty.
 ///
-/// Pure: every call takes the current instant, so a simulated fleet runs on a virtual clock.
+/// A lower rate also means fuller batches: the drainer waits for the next send slot before it
+/// takes rows, so the batch grows while it waits.
+///
+/// Pure: every call takes the current instant (and the jitter's random source), so a simulated
+/// fleet runs on a virtual clock.
 public struct SendRateController: Sendable {
     /// The configured ceiling (requests a second) and its burst.
     public let ceilingRate: Double
     public let ceilingBurst: Int
     /// Multiplied into the rate on a 429 (at most once per hold-off).
-    public var decreaseFactor = 0.75
-    /// Rate growth per second of sending, times rate².
-    public var increaseGain = 0.005
+    public var decreaseFactor = 0.95
+    /// Rate growth per second of sending, times `ceiling · (rate / ceiling)^1.75`.
+    public var increaseGain = 0.002
     /// The rate never falls below this (requests a second): a relay keeps probing.
-    public var floorRate = 0.01
+    public var floorRate: Double
+    /// The send slots' spacing varies by up to this fraction either way.
+    public var slotJitter = 0.2
     /// Turned off to compare with the plain token bucket (the simulation's control).
     public var adaptive = true
 
@@ -40,11 +49,22 @@ public struct SendRateController: Sendable {
         self.ceilingRate = ceilingRate
         self.ceilingBurst = ceilingBurst
         self.rate = ceilingRate
+        self.floorRate = ceilingRate / 160
         self.ceiling = TokenBucket(rate: ceilingRate, burst: ceilingBurst)
     }
 
     /// Whether the relay currently runs below its ceiling (then it paces one request per slot).
     public var isThrottled: Bool { rate < ceilingRate }
+
+    /// How long the oldest queued row may wait before a partial batch goes: `flush_interval`
+    /// at the ceiling (a lone relay keeps its latency), but up to three send slots while
+    /// throttled. A slowed relay that sent a partial batch at every slot would spend the key's
+    /// requests on half-empty batches, and a fleet offered 96 % of the key could not keep up;
+    /// waiting three slots fills the batches (a slot left unused is saved up, so the relay does
+    /// not fall behind), at the price of a few slots' latency, which a shared key costs anyway.
+    public func flushInterval(configured: Duration) -> Duration {
+        isThrottled ? max(configured, .seconds(3 / rate)) : configured
+    }
 
     /// How long until a request may go (`.zero` if one may now), without taking the slot.
     public func delayUntilSlot(now: ContinuousClock.Instant) -> Duration {
@@ -54,13 +74,14 @@ public struct SendRateController: Sendable {
     }
 
     /// Takes the slot if there is one and returns `.zero`; otherwise returns the wait.
-    public mutating func takeSlot(now: ContinuousClock.Instant) -> Duration {
+    public mutating func takeSlot<R: RandomNumberGenerator>(now: ContinuousClock.Instant, using rng: inout R) -> Duration {
         let delay = delayUntilSlot(now: now)
         guard delay == .zero else { return delay }
         _ = ceiling.take(now: now)
         if isThrottled {
             // Slots are spaced 1/rate apart; a slot unused for a while is not saved up beyond one.
-            let spacing = Duration.seconds(1 / rate)
+            let jitter = slotJitter > 0 ? Double.random(in: -slotJitter...slotJitter, using: &rng) : 0
+            let spacing = Duration.seconds((1 + jitter) / rate)
             let previous = nextSlot ?? now
             nextSlot = max(previous, now - spacing) + spacing
             if nextSlot! < now { nextSlot = now + spacing }
@@ -79,8 +100,11 @@ public struct SendRateController: Sendable {
         lastIncrease = now
         if !backlogged && isThrottled { return }
         if let holdOffUntil, now < holdOffUntil { return }
-        let elapsed = min(max((now - since).timeInterval, 0), 10)
-        setRate(rate + increaseGain * rate * rate * elapsed, now: now)
+        // A slow relay's successes are far apart: count up to two of its slots, not less.
+        let elapsed = min(max((now - since).timeInterval, 0), max(10, 2 / rate))
+        let share = rate / ceilingRate
+        let shareToThe075 = share.squareRoot() * share.squareRoot().squareRoot()
+        setRate(rate + increaseGain * ceilingRate * share * shareToThe075 * elapsed, now: now)
     }
 
     /// A 429 on a batch: cut the rate once per hold-off (the `Retry-After` wait, at least one

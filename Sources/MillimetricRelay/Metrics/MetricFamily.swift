@@ -87,6 +87,9 @@ extension MetricFamily {
     static let upstreamState = MetricFamily(
         "millimetric_relay_upstream_state", .gauge,
         "1 for the current delivery state (idle, ok, backing_off, paused) and its reason, 0 for the others; the label sets are fixed.")
+    static let batchSendRate = MetricFamily(
+        "millimetric_relay_batch_send_rate", .gauge,
+        "/v1/batch requests a second the relay currently allows itself: batch_rate alone on its key, less when 429s show other relays share it.")
 
     // MARK: Build and process
 
@@ -110,7 +113,7 @@ extension MetricFamily {
     public static let catalog: [MetricFamily] = [
         linesReceived, eventsAcked, linesRefused, ingestConnections, ingestConnectionsAccepted, forgets, forgetPurgedEvents, httpRequests,
         queueEvents, oldestEventAge, outboxBytes, outboxMaximumBytes, deadLetters, walCheckpointsBlocked,
-        eventsDelivered, eventsDeadLettered, upstreamRequests, upstreamRequestDuration, upstreamState,
+        eventsDelivered, eventsDeadLettered, upstreamRequests, upstreamRequestDuration, upstreamState, batchSendRate,
         buildInfo, processResidentMemory, processVirtualMemory, processCPU, processOpenFDs, processMaximumFDs, processStartTime,
     ]
 }

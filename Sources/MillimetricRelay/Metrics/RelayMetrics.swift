@@ -34,6 +34,8 @@ public final class RelayMetrics: Sendable {
     /// WAL checkpoints after a purge that a reader (or another writer) blocked; each is retried
     /// every second until it completes, and each blocked attempt counts.
     public let walCheckpointsBlocked: Counter
+    /// `/v1/batch` requests a second the drainer currently allows itself (issue #12).
+    public let batchSendRate: Gauge
     /// Upstream request latency.
     public let requestDuration: Metrics.Timer
     /// One series per upstream condition, 1 for the current one.
@@ -67,6 +69,7 @@ public final class RelayMetrics: Sendable {
         outboxMaximumBytes = Gauge(label: MetricFamily.outboxMaximumBytes.name, factory: factory)
         deadLetters = Gauge(label: MetricFamily.deadLetters.name, factory: factory)
         walCheckpointsBlocked = Counter(label: MetricFamily.walCheckpointsBlocked.name, factory: factory)
+        batchSendRate = Gauge(label: MetricFamily.batchSendRate.name, factory: factory)
         requestDuration = Metrics.Timer(label: MetricFamily.upstreamRequestDuration.name, preferredDisplayUnit: .seconds, factory: factory)
         upstreamStates = Dictionary(uniqueKeysWithValues: UpstreamCondition.allCases.map {
             ($0, Gauge(label: MetricFamily.upstreamState.name, dimensions: [("state", $0.state), ("reason", $0.reason)], factory: factory))

@@ -54,6 +54,12 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
             self.count = count
         }
     }
+    /// `/v1/batch` requests a second the drainer last allowed itself: `batch_rate` for a relay
+    /// alone on its key, less while other relays share it (issue #12).
+    public var batchSendRate: Double?
+    /// How long the queued events take to leave at that rate, in full batches of 500 (an
+    /// estimate: at least as long if producers keep writing).
+    public var drainsInSeconds: Int64?
 
     /// Reads the status of the outbox in `stateDirectory`.
     public static func read(databasePath: String, lockPath: String) throws(OutboxError) -> OutboxStatus {
@@ -93,6 +99,8 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
                 case "last_error_at": status.lastErrorAt = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
                 case DeliveryRateMeter.rateKey: rate = state.isNull(at: 1) ? nil : state.int64(at: 1)
                 case DeliveryRateMeter.measuredAtKey: rateAt = state.isNull(at: 1) ? nil : state.int64(at: 1)
+                case OutboxStateKey.batchSendRateMillis:
+                    status.batchSendRate = state.isNull(at: 1) ? nil : Double(state.int64(at: 1)) / 1000
                 case OutboxStateKey.purgeCheckpointPendingSince:
                     status.purgePendingCheckpointSince = state.isNull(at: 1) ? nil : Self.date(state.int64(at: 1))
                 case IngestTally.linesReceivedKey: status.linesReceived = state.int64(at: 1)
@@ -110,8 +118,16 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
                 status.deliveryRate = rate
                 if status.backfillEvents > 0 && rate > 0 { status.backfillDrainSeconds = (status.queuedEvents + rate - 1) / rate }
             }
+            status.drainsInSeconds = status.batchSendRate.flatMap { Self.drainSeconds(queuedEvents: status.queuedEvents, sendRate: $0) }
             return status
         }
+    }
+
+    /// Seconds to send `queuedEvents` in batches of 500 at `sendRate` batch requests a second.
+    static func drainSeconds(queuedEvents: Int64, sendRate: Double) -> Int64? {
+        guard sendRate > 0 else { return nil }
+        let batches = (Double(queuedEvents) / 500).rounded(.up)
+        return Int64((batches / sendRate).rounded(.up))
     }
 
     static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }

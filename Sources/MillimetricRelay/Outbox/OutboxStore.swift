@@ -306,6 +306,9 @@ final class OutboxStore {
 enum OutboxStateKey {
     /// Set while a purge's WAL checkpoint is blocked (Unix ms since when); `status` shows it.
     static let purgeCheckpointPendingSince = "purge_checkpoint_pending_since"
+    /// The `/v1/batch` requests a second the drainer allows itself, times 1,000 (written by the
+    /// drainer when it moves, read by `status`).
+    static let batchSendRateMillis = "batch_send_rate_millis"
 }
 
 /// A value in the `delivery_state` table.

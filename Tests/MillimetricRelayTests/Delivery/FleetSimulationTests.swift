@@ -10,13 +10,15 @@ extension DeliveryDecisionTests {
     struct FleetSimulationTests {
         static let keyEventsPerSecond = 2_500.0
 
-        @Test(.disabled("the goal is not met yet: 64 relays stay too slow (rate² growth too slow at low rates), 4 and 16 relays are unfair at 150 %; issue #12"), arguments: [
-            (1, 0.50), (1, 0.96), (1, 1.50),
-            (4, 0.50), (4, 0.96), (4, 1.50),
-            (16, 0.50), (16, 0.96), (16, 1.50),
-            (64, 0.50), (64, 0.96), (64, 1.50),
+        /// The goal of issue #12 but fairness (below): few 429s, the key's capacity used, full
+        /// batches when the key is the bottleneck, and a lone relay never refused.
+        @Test(arguments: [
+            (1, 0.10), (1, 0.50), (1, 0.96), (1, 1.28), (1, 1.50),
+            (4, 0.10), (4, 0.50), (4, 0.96), (4, 1.28), (4, 1.50),
+            (16, 0.10), (16, 0.50), (16, 0.96), (16, 1.28), (16, 1.50),
+            (64, 0.10), (64, 0.50), (64, 0.96), (64, 1.28), (64, 1.50),
         ])
-        func aFleetSharesTheKeyWithFew429sFullBatchesAndFairShares(relays: Int, load: Double) {
+        func aFleetSharesTheKeyWithFew429sAndFullBatches(relays: Int, load: Double) {
             let result = FleetSimulation(relays: relays, offeredShare: load).run()
             let offered = load * Self.keyEventsPerSecond
             let comment = Comment(rawValue: result.summary)
@@ -26,14 +28,19 @@ extension DeliveryDecisionTests {
             if load >= 0.96 {
                 #expect(result.meanBatch >= 450, comment)
             }
-            if load > 1 {
-                // All backlogged: each relay's share within ±20 % of the mean.
-                let mean = result.perRelayDelivered.reduce(0, +) / Double(relays)
-                #expect(result.perRelayDelivered.allSatisfy { abs($0 - mean) <= 0.2 * mean }, comment)
-            }
             if relays == 1 {
                 #expect(result.rateLimited == 0, comment)
             }
+        }
+
+        @Test(.disabled("not met yet: with all relays backlogged the shares spread to about 0.6–1.6 × the mean for 4 to 64 relays (the 429s a relay draws are too few to pull the rates together within ±20 %); issue #12"), arguments: [
+            (4, 1.28), (4, 1.50), (16, 1.28), (16, 1.50), (64, 1.28), (64, 1.50),
+        ])
+        func backloggedRelaysGetFairShares(relays: Int, load: Double) {
+            let result = FleetSimulation(relays: relays, offeredShare: load).run()
+            let mean = result.perRelayDelivered.reduce(0, +) / Double(relays)
+
+            #expect(result.perRelayDelivered.allSatisfy { abs($0 - mean) <= 0.2 * mean }, Comment(rawValue: result.summary))
         }
 
         @Test func withoutTheAdaptiveRateAFleetDrawsMostly429s() {
@@ -72,6 +79,37 @@ extension DeliveryDecisionTests {
 
             #expect(controller.rate == 5)
             #expect(!controller.isThrottled)
+        }
+
+        @Test func aThrottledRelaysSlotsAreJitteredAroundItsRate() {
+            let start = ContinuousClock.now
+            var controller = SendRateController(ceilingRate: 5, ceilingBurst: 19)
+            var rng = SplitMix64(seed: 12)
+            controller.recordRateLimited(now: start, retryAfter: .seconds(1))
+            let spacing = 1 / controller.rate
+            var now = start + .seconds(1)
+            var gaps: [Double] = []
+            for _ in 0..<20 {
+                _ = controller.takeSlot(now: now, using: &rng)
+                let wait = controller.delayUntilSlot(now: now)
+                gaps.append(wait.simulatedSeconds)
+                now += wait
+            }
+
+            #expect(gaps.allSatisfy { $0 >= 0.8 * spacing - 1e-9 && $0 <= 1.2 * spacing + 1e-9 })
+            #expect(Set(gaps.map { Int($0 * 1000) }).count > 5)
+        }
+
+        @Test func aThrottledRelayHoldsAPartialBatchForUpToThreeSlots() {
+            let start = ContinuousClock.now
+            var controller = SendRateController(ceilingRate: 5, ceilingBurst: 19)
+            let alone = controller.flushInterval(configured: .seconds(1))
+            // One cut per hold-off: 40 of them take the rate to about 0.64 requests a second.
+            for wait in 0..<40 { controller.recordRateLimited(now: start + .seconds(2 * wait), retryAfter: .seconds(1)) }
+
+            #expect(alone == .seconds(1))
+            #expect(controller.rate < 1)
+            #expect(controller.flushInterval(configured: .seconds(1)) == .seconds(3 / controller.rate))
         }
 
         @Test func a429CutsTheRateOncePerHoldOff() {
@@ -187,7 +225,7 @@ struct FleetSimulation {
                     let queued = relay.arrived(by: now) - relay.taken
                     let decision = BatchScheduler.decide(
                         now: now, queued: queued, oldestQueuedAt: queued > 0 ? relay.arrivalInstant(ofEvent: relay.taken) : nil,
-                        flushInterval: flushInterval, maximumEvents: maximumEvents, slotDelay: relay.controller.delayUntilSlot(now: now))
+                        flushInterval: relay.controller.flushInterval(configured: flushInterval), maximumEvents: maximumEvents, slotDelay: relay.controller.delayUntilSlot(now: now))
                     switch decision {
                     case .wait(let until):
                         let full = relay.arrivalInstant(ofEvent: relay.taken + maximumEvents - 1)
@@ -196,7 +234,7 @@ struct FleetSimulation {
                         if relay.wake <= now { relay.wake = now + .milliseconds(1) }
                         fleet[r] = relay
                     case .send(let count):
-                        _ = relay.controller.takeSlot(now: now)
+                        _ = relay.controller.takeSlot(now: now, using: &rng)
                         relay.taken += count
                         relay.inFlight += 1
                         let arrival = now + roundTrip / 2
