@@ -52,6 +52,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +61,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "MillimetricRelay", package: "millimetric-relay"),
+                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import MillimetricRelay
+import RelayTestKit
 
 /// One producer writing events to a relay's socket at a steady rate, as an app host would,
 /// with a second thread reading the acks (so the socket never fills up).
@@ -19,11 +20,11 @@ public final class PacedProducer: @unchecked Sendable {
     private var broken = false
     private let writerDone = DispatchSemaphore(value: 0)
 
-    public init(socketPath: String, generator: EventGenerator, client: Int, eventsPerSecond: Double) throws(BenchmarkError) {
+    public init(socketPath: String, generator: EventGenerator, client: Int, eventsPerSecond: Double) throws(TestKitError) {
         do {
             self.client = try IngestClient(path: socketPath)
         } catch {
-            throw BenchmarkError("producer \(client): \(error)")
+            throw TestKitError("producer \(client): \(error)")
         }
         self.generator = generator
         self.clientNumber = client
@@ -79,7 +80,7 @@ public final class PacedProducer: @unchecked Sendable {
     }
 
     /// Stops writing; waits up to `ackTimeout` seconds for the acks of what was written.
-    public func stop(ackTimeout: Double = 30) throws(BenchmarkError) -> (written: Int, acked: Int) {
+    public func stop(ackTimeout: Double = 30) throws(TestKitError) -> (written: Int, acked: Int) {
         lock.lock()
         stopRequested = true
         lock.unlock()
@@ -89,7 +90,7 @@ public final class PacedProducer: @unchecked Sendable {
             lock.lock()
             let result = (written, acked, broken)
             lock.unlock()
-            if result.2 { throw BenchmarkError("producer \(clientNumber): the connection broke") }
+            if result.2 { throw TestKitError("producer \(clientNumber): the connection broke") }
             if result.1 >= result.0 || Monotonic.nanoseconds() >= deadline {
                 client.finishWriting()
                 return (result.0, result.1)

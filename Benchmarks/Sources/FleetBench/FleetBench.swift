@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchmarkSupport
 import Foundation
 import MillimetricRelay
+import RelayTestKit
 
 /// A fleet of real relays on one key (issue #12): N relay processes, the stand-in with its
 /// per-key limits, a paced producer per relay. Does the fleet share the key's 2,500 events/s
@@ -40,17 +41,7 @@ struct FleetBench: ParsableCommand {
     @Option(help: "Seconds to wait for the outboxes to empty after the load.")
     var drainTimeout = 600.0
 
-    @Option(help: "Directory with the release binaries (default: swift build -c release --show-bin-path).")
-    var binPath: String?
-
-    @Option(help: "Path of millimetric-relay (overrides --bin-path).")
-    var relay: String?
-
-    @Option(help: "Path of millimetric-api-standin (overrides --bin-path).")
-    var standin: String?
-
-    @Flag(help: "Keep the temp dir (logs, outboxes) for inspection.")
-    var keep = false
+    @OptionGroup var session: BenchmarkOptions
 
     static let keyEventsPerSecond = 2_500.0
 
@@ -61,7 +52,7 @@ struct FleetBench: ParsableCommand {
     }
 
     func run() throws {
-        try BenchmarkSession.run(name: "fleet-bench", binPath: binPath, relay: relay, standIn: standin, keep: keep) {
+        try BenchmarkSession.run(name: "fleet-bench", options: session) {
             try measure(binaries: $0, directory: $1)
         }
     }
@@ -69,41 +60,31 @@ struct FleetBench: ParsableCommand {
     /// The stand-in's counters and every relay's delivered total at one instant.
     struct Snapshot {
         var time: UInt64
-        var stats: StandIn.Stats
+        var stats: StandInProcess.Counters
         var delivered: [Int64]
     }
 
-    func snapshot(_ standIn: StandIn, _ fleet: [RelayProcess]) throws -> Snapshot {
+    func snapshot(_ standIn: StandInProcess, _ fleet: [RelayProcess]) throws -> Snapshot {
         let time = Monotonic.nanoseconds()
-        let stats = try standIn.stats()
-        let delivered = try fleet.map { try status(of: $0).deliveredTotal }
+        let stats = try standIn.counters()
+        let delivered = try fleet.map { try $0.outboxStatus().deliveredTotal }
         return Snapshot(time: time, stats: stats, delivered: delivered)
     }
 
-    func status(of relay: RelayProcess) throws -> OutboxStatus {
-        do {
-            return try OutboxStatus.read(
-                databasePath: relay.databasePath,
-                lockPath: (relay.stateDirectory as NSString).appendingPathComponent("relay.lock"))
-        } catch {
-            throw BenchmarkError("status of \(relay.stateDirectory): \(error)")
-        }
-    }
-
     func measure(binaries: Binaries, directory: TemporaryDirectory) throws {
-        let standIn = try StandIn(executable: binaries.standIn, directory: directory, arguments: [])
+        let standIn = try StandInProcess(executable: binaries.standIn, directory: directory, arguments: [])
         defer { standIn.stop() }
-        try standIn.setFaults(#"{"latency_ms":\#(latencyMs)}"#)
+        try standIn.setFaults(["latency_ms": latencyMs])
         var fleet: [RelayProcess] = []
         defer { for relay in fleet { _ = try? relay.stop() } }
         for index in 0..<relays {
             fleet.append(
                 try RelayProcess(
-                    executable: binaries.relay, directory: directory, name: "r\(index)", host: standIn.baseURL))
+                    executable: binaries.relay, directory: directory.path, name: "r\(index)", host: standIn.baseURL))
         }
         let offered = rate / 100 * Self.keyEventsPerSecond
         let generator = EventGenerator()
-        let producers = try (0..<relays).map { index throws(BenchmarkError) in
+        let producers = try (0..<relays).map { index throws(TestKitError) in
             try PacedProducer(
                 socketPath: fleet[index].socketPath, generator: generator, client: index,
                 eventsPerSecond: offered / Double(relays))
@@ -128,14 +109,14 @@ struct FleetBench: ParsableCommand {
         let loadEnd = end.time
         var lag: Double?
         while Monotonic.seconds(from: loadEnd, to: Monotonic.nanoseconds()) < drainTimeout {
-            if try fleet.allSatisfy({ try status(of: $0).queuedEvents == 0 }) {
+            if try fleet.allSatisfy({ try $0.outboxStatus().queuedEvents == 0 }) {
                 lag = Monotonic.seconds(from: loadEnd, to: Monotonic.nanoseconds())
                 break
             }
             Monotonic.sleep(seconds: 0.1)
         }
-        let final = try standIn.stats()
-        let rates = fleet.map { (try? self.status(of: $0))?.batchSendRate ?? .nan }
+        let final = try standIn.counters()
+        let rates = fleet.map { (try? $0.outboxStatus())?.batchSendRate ?? .nan }
 
         let window = Result(from: steadyStart, to: end, offered: zip(steadyWritten, endWritten).map { $1 - $0 })
         let whole = Result(from: start, to: end, offered: endWritten)

@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchmarkSupport
 import Foundation
 import MillimetricRelay
+import RelayTestKit
 
 /// `millimetric-relay import` into the outbox (issue 16): events/s from the first byte read to
 /// the last ack, and the peak RSS of the relay and of the importer.
@@ -37,17 +38,10 @@ struct ImportBench: ParsableCommand {
     @Option(help: "synchronous: full or normal.")
     var synchronous = "full"
 
-    @Option(help: "Directory with the release binaries (default: swift build -c release --show-bin-path).")
-    var binPath: String?
-
-    @Option(help: "Path of millimetric-relay (overrides --bin-path).")
-    var relay: String?
-
-    @Flag(help: "Keep the temp dir (logs, outbox, file) for inspection.")
-    var keep = false
+    @OptionGroup var session: BenchmarkOptions
 
     func run() throws {
-        try BenchmarkSession.run(name: "import-bench", binPath: binPath, relay: relay, standIn: nil, keep: keep) {
+        try BenchmarkSession.run(name: "import-bench", options: session) {
             try measure(binaries: $0, directory: $1)
             if deliverSeconds > 0 { try measureDelivery(binaries: $0, directory: $1) }
         }
@@ -60,13 +54,14 @@ struct ImportBench: ParsableCommand {
 
         // Port 9 (discard) refuses connections: the drainer backs off, the outbox only fills.
         let relayProcess = try RelayProcess(
-            executable: binaries.relay, directory: directory, name: "import", host: "http://127.0.0.1:9",
+            executable: binaries.relay, directory: directory.path, name: "import", host: "http://127.0.0.1:9",
             settings: ["synchronous": synchronous])
         let relayStart = ProcStatus.peakRSSKilobytes(pid: relayProcess.pid)
         let start = Monotonic.nanoseconds()
         let importer = try ChildProcess(
             name: "importer", executable: binaries.relay, arguments: ["import", "--socket", relayProcess.socketPath, file],
-            environment: ["PATH": "/usr/bin:/bin"], stdoutPath: directory.file("importer.out"), stderrPath: directory.file("importer.err"))
+            environment: ["PATH": "/usr/bin:/bin"], stdout: .file(directory.file("importer.out")),
+            stderr: .file(directory.file("importer.err")))
         var importerPeak = 0
         while importer.isRunning {
             importerPeak = max(importerPeak, ProcStatus.peakRSSKilobytes(pid: importer.pid) ?? 0)
@@ -78,7 +73,7 @@ struct ImportBench: ParsableCommand {
         let summary = importer.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         _ = try relayProcess.stop()
         guard status == 0, summary.contains("accepted \(events),") else {
-            throw BenchmarkError("the import failed (\(status)): \(summary)\n\(importer.stderrTail())")
+            throw TestKitError("the import failed (\(status)): \(summary)\n\(importer.stderrTail())")
         }
         print("  \(summary)")
         print()
@@ -94,11 +89,11 @@ struct ImportBench: ParsableCommand {
         print()
         let file = directory.file("deliver.ndjson")
         _ = try writeFile(file, count: deliverEvents)
-        let standIn = try StandIn(executable: binaries.standIn, directory: directory, name: "deliver-standin", arguments: [])
+        let standIn = try StandInProcess(executable: binaries.standIn, directory: directory, name: "deliver-standin", arguments: [])
         defer { standIn.stop() }
-        try standIn.setFaults(#"{"latency_ms":300}"#)
+        try standIn.setFaults(["latency_ms": 300])
         let relayProcess = try RelayProcess(
-            executable: binaries.relay, directory: directory, name: "deliver", host: standIn.baseURL,
+            executable: binaries.relay, directory: directory.path, name: "deliver", host: standIn.baseURL,
             settings: ["synchronous": synchronous])
         defer { _ = try? relayProcess.stop() }
         let outbox = try OutboxQuery(path: relayProcess.databasePath)
@@ -125,30 +120,30 @@ struct ImportBench: ParsableCommand {
         }
         let baseline = try liveLatencies(count: 10)
 
-        try standIn.setFaults(#"{"down":true}"#)
+        try standIn.setFaults(["down": true])
         let importer = try ChildProcess(
             name: "deliver-importer", executable: binaries.relay, arguments: ["import", "--socket", relayProcess.socketPath, file],
-            environment: ["PATH": "/usr/bin:/bin"], stdoutPath: directory.file("deliver-importer.out"),
-            stderrPath: directory.file("deliver-importer.err"))
+            environment: ["PATH": "/usr/bin:/bin"], stdout: .file(directory.file("deliver-importer.out")),
+            stderr: .file(directory.file("deliver-importer.err")))
         while importer.isRunning { Monotonic.sleep(seconds: 0.05) }
-        guard importer.stop() == 0 else { throw BenchmarkError("the import failed: \(importer.stderrTail())") }
-        let before = try standIn.stats()
-        try standIn.setFaults(#"{"down":false,"latency_ms":300}"#)
-        relayProcess.child.signal(SIGHUP)
+        guard importer.stop() == 0 else { throw TestKitError("the import failed: \(importer.stderrTail())") }
+        let before = try standIn.counters()
+        try standIn.setFaults(["down": false, "latency_ms": 300])
+        relayProcess.signal(SIGHUP)
         let start = Monotonic.nanoseconds()
         var steadyStart: (time: UInt64, events: Int)?
         var underBackfill: [Double] = []
         while Monotonic.nanoseconds() - start < UInt64(deliverSeconds) * 1_000_000_000 {
             underBackfill += try liveLatencies(count: 1)
             if steadyStart == nil && Monotonic.nanoseconds() - start >= 10_000_000_000 {
-                steadyStart = (Monotonic.nanoseconds(), try standIn.stats().events)
+                steadyStart = (Monotonic.nanoseconds(), try standIn.counters().events)
             }
         }
-        let after = try standIn.stats()
+        let after = try standIn.counters()
         let end = Monotonic.nanoseconds()
         let backlogLeft = try outbox.scalar("SELECT count(*) FROM events WHERE seq < 0")
         guard let steadyStart, backlogLeft > 0 else {
-            throw BenchmarkError("the backfill ran out before the end (\(backlogLeft) left): raise --deliver-events")
+            throw TestKitError("the backfill ran out before the end (\(backlogLeft) left): raise --deliver-events")
         }
         let steadyRate = Double(after.events - steadyStart.events) / (Double(end - steadyStart.time) / 1e9)
         func summary(_ values: [Double]) -> String {
@@ -168,7 +163,7 @@ struct ImportBench: ParsableCommand {
         let events = count ?? self.events
         let generator = EventGenerator(seed: 16)
         _ = FileManager.default.createFile(atPath: path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw BenchmarkError("cannot write \(path)") }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw TestKitError("cannot write \(path)") }
         defer { try? handle.close() }
         var total = 0
         let marker = Array(#","event_id":""#.utf8)
