@@ -202,4 +202,67 @@ import Glibc
         #expect(backlog > 5_000, "the backfill was (almost) delivered already; the test proved nothing")
         #expect(try api.events().contains { $0["event_id"] as? String == "live-during-backfill" })
     }
+
+    /// Queues `backfill` (through a backfill-lane connection) and then `live` while the API is
+    /// down, and restarts the daemon once the live rows are older than flush_interval: the
+    /// restarted drainer reads from the start of both lanes, so its first batch is the live run
+    /// topped up with backfill rows. `faults` are set before the restart. Returns the API log's
+    /// length at the restart.
+    func queueBothLanes(_ relay: RelayProcess, _ api: StandInProcess, backfill: [String], live: [String], faults: [String: Any]) throws -> Int {
+        _ = try api.setFaults(["down": true])
+        let acks = try relay.send([#"{"type":"hello","lane":"backfill"}"#] + backfill) + relay.send(live)
+        #expect(acks.allSatisfy { $0.hasPrefix(#"{"ok":true"#) }, "\(acks)")
+        Thread.sleep(forTimeInterval: 1.2)
+        relay.terminate()
+        _ = try api.setFaults(faults)
+        let logged = try api.log().count
+        try relay.start()
+        return logged
+    }
+
+    @Test func aLiveBatchIsToppedUpWithBackfillAndASplitDeadLettersTheRefusedBackfillRow() throws {
+        let api = try StandInProcess()
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        let backfillIDs = (0..<10).map { "b-\($0)" }
+        let backfill = backfillIDs.map { id in
+            let marker = id == "b-5" ? "poison" : "fine"
+            return #"{"event":"past","event_id":"\#(id)","properties":{"p":"\#(marker)"}}"#
+        }
+        let logged = try queueBothLanes(
+            relay, api, backfill: backfill, live: [#"{"event":"now","event_id":"live-1"}"#], faults: ["down": false, "reject_event_marker": "poison"])
+
+        #expect(try RelayProcess.eventually(timeout: .seconds(30)) { try relay.queuedEventIDs().isEmpty })
+        let log = Array(try api.log().dropFirst(logged))
+        // One request for both lanes, live rows first; the API refused it for b-5.
+        let first = try #require(log.first { $0["path"] as? String == "/v1/batch" })
+        #expect(ForgetTests.eventIDs(first) == ["live-1"] + backfillIDs)
+        #expect(first["status"] as? Int == 400)
+        // The halves settled as rows of two lanes: every other event delivered once, b-5 dead-lettered.
+        let delivered = ForgetTests.accepted(log).flatMap(ForgetTests.eventIDs)
+        #expect(delivered.sorted() == (["live-1"] + backfillIDs.filter { $0 != "b-5" }).sorted())
+        #expect(try ForgetTests.deadLetters(relay).compactMap { $0["event_id"] as? String } == ["b-5"])
+    }
+
+    @Test func aForgetPurgesABackfillRowOfAMixedBatchWaitingForARetry() throws {
+        let api = try StandInProcess()
+        let relay = try RelayProcess(host: api.baseURL)
+        defer { relay.terminate() }
+        let backfill = (0..<10).map { #"{"event":"past","event_id":"b-\#($0)","user_id":"\#($0.isMultiple(of: 3) ? "gone" : "kept")"}"# }
+        let logged = try queueBothLanes(relay, api, backfill: backfill, live: [#"{"event":"now","event_id":"live-1","user_id":"kept"}"#], faults: [:])
+
+        // The restarted drainer tried the mixed batch and holds it for a retry.
+        #expect(try RelayProcess.eventually(timeout: .seconds(10)) {
+            try api.log().dropFirst(logged).contains { $0["status"] as? Int == 503 && ForgetTests.eventIDs($0).first == "live-1" && ForgetTests.userIDs($0).contains("gone") }
+        })
+        let forgetAck = try ForgetTests.object(try #require(try relay.send([ForgetTests.forget("gone")]).first))
+        #expect(forgetAck["purged"] as? Int == 4)
+        _ = try api.setFaults(["down": false])
+        relay.signal(SIGHUP)
+
+        #expect(try RelayProcess.eventually(timeout: .seconds(30)) { try relay.queuedEventIDs().isEmpty })
+        let accepted = ForgetTests.accepted(try api.log()).filter { $0["path"] as? String == "/v1/batch" }
+        #expect(!accepted.contains { ForgetTests.userIDs($0).contains("gone") && $0["path"] as? String != "/v1/forget" })
+        #expect(Set(accepted.flatMap(ForgetTests.eventIDs)) == ["live-1", "b-1", "b-2", "b-4", "b-5", "b-7", "b-8"])
+    }
 }

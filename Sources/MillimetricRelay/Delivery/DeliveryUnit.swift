@@ -9,7 +9,19 @@ struct DeliveryUnit: Sendable {
 
     var kind: EventKind { rows.first!.kind }
     var firstSeq: Int64 { rows.first!.seq }
-    var seqRange: ClosedRange<Int64> { rows.first!.seq...rows.last!.seq }
+    /// The `seq` ranges the rows span, one per lane: a live batch topped up with backfill rows
+    /// (issue 16) holds a run of live rows, then a run of backfill rows. Within a lane the rows
+    /// were read in `seq` order, so no other queued row falls inside its range.
+    var seqRanges: [ClosedRange<Int64>] {
+        var ranges: [ClosedRange<Int64>] = []
+        var start = rows.startIndex
+        for index in rows.indices.dropFirst() where OutboxLane.of(seq: rows[index].seq) != OutboxLane.of(seq: rows[start].seq) {
+            ranges.append(rows[start].seq...rows[index - 1].seq)
+            start = index
+        }
+        ranges.append(rows[start].seq...rows.last!.seq)
+        return ranges
+    }
 
     var path: String {
         switch kind {

@@ -145,8 +145,11 @@ final class Drainer: Sendable {
 
         var forgetInFlight: Bool { inFlight.values.contains { $0.kind == .forget } }
 
+        /// Live units before backfill ones (the halves of a split topped-up batch are one of
+        /// each), each lane in `seq` order.
         mutating func requeue(_ unit: DeliveryUnit) {
-            let index = retryQueue.firstIndex { $0.firstSeq > unit.firstSeq } ?? retryQueue.endIndex
+            func order(_ unit: DeliveryUnit) -> (Int, Int64) { (OutboxLane.of(seq: unit.firstSeq) == .live ? 0 : 1, unit.firstSeq) }
+            let index = retryQueue.firstIndex { order($0) > order(unit) } ?? retryQueue.endIndex
             retryQueue.insert(unit, at: index)
         }
     }
@@ -271,7 +274,7 @@ final class Drainer: Sendable {
         if unit.kind != .forget {
             let queued: Set<Int64>
             do {
-                queued = try reader.queuedSeqs(in: unit.seqRange)
+                queued = try reader.queuedSeqs(in: unit.seqRanges)
             } catch {
                 logger.error("reading the outbox failed; retrying", metadata: ["sqlite.error": "\(error)"])
                 loop.requeue(unit)
@@ -325,7 +328,8 @@ final class Drainer: Sendable {
         } else if let wait = rateLimitWait(for: unit, loop: &loop, now: now) {
             return .wait(until: now + wait)
         }
-        loop.cursor.advance(past: rows.last!.seq)
+        // A topped-up batch moves both lanes' cursors.
+        for range in unit.seqRanges { loop.cursor.advance(past: range.upperBound) }
         takeRateLimitSlot(for: unit, loop: &loop, now: now)
         return .send(unit)
     }
@@ -430,7 +434,7 @@ final class Drainer: Sendable {
                 loop.sendRate.recordSuccess(now: now, backlogged: unit.rows.count >= settings.maximumEvents)
                 sendRateChanged(loop: &loop)
             }
-            settle(Settlement(delivered: [unit.seqRange]))
+            settle(Settlement(delivered: unit.seqRanges))
         case .rateLimited(let retryAfter, let reason):
             if unit.usesTrackClassLimit {
                 loop.trackBucket.drain(now: now)

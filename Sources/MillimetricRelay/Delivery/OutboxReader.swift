@@ -11,7 +11,10 @@ import SQLiteSupport
 /// Lane policy (issue 16): live rows go first whenever they are ready to send. Backfill rows
 /// fill the rest: they are handed out when the live lane is empty, or while its run is still
 /// gathering (neither full nor `flush_interval` old), so a live trickle never holds a backfill
-/// back for long and a backfill never sits in front of a live event.
+/// back for long and a backfill never sits in front of a live event. A live batch that goes
+/// while backfill is queued is topped up with backfill rows to the batch limits, after its live
+/// rows: a trickle of live events would otherwise spend one of the key's few requests a second
+/// on a nearly empty batch.
 final class OutboxReader {
     private let connection: SQLiteConnection
     private let nextLive: SQLiteStatement
@@ -35,12 +38,15 @@ final class OutboxReader {
 
     /// The sequence numbers in `range` still in the queue: a unit read earlier and waiting for a
     /// retry may have lost rows to a forget since (SPEC §7), and those must not be sent.
-    func queuedSeqs(in range: ClosedRange<Int64>) throws(SQLiteError) -> Set<Int64> {
-        defer { queuedInRange.clearBindings() }
-        try queuedInRange.bind(range.lowerBound, at: 1)
-        try queuedInRange.bind(range.upperBound, at: 2)
+    /// A unit topped up with backfill rows spans one range per lane (``DeliveryUnit/seqRanges``).
+    func queuedSeqs(in ranges: [ClosedRange<Int64>]) throws(SQLiteError) -> Set<Int64> {
         var seqs = Set<Int64>()
-        while try queuedInRange.step() { seqs.insert(queuedInRange.int64(at: 0)) }
+        for range in ranges {
+            defer { queuedInRange.clearBindings() }
+            try queuedInRange.bind(range.lowerBound, at: 1)
+            try queuedInRange.bind(range.upperBound, at: 2)
+            while try queuedInRange.step() { seqs.insert(queuedInRange.int64(at: 0)) }
+        }
         return seqs
     }
 
@@ -49,40 +55,53 @@ final class OutboxReader {
     /// identify or forget; from the live lane if it has one ready, else from the backfill lane
     /// (see the type's note). `closed` tells whether the run cannot grow any more (a limit or a
     /// non-track row ended it), so there is no point waiting for `flush_interval`; a backfill
-    /// unit is always closed, since backfill rows wait for nothing but the rate limits.
+    /// unit is always closed, since backfill rows wait for nothing but the rate limits. A live
+    /// track run that goes is topped up with backfill track rows up to the same limits (live
+    /// rows first), and is then closed too.
     func nextUnit(
         after cursor: OutboxCursor, maximumEvents: Int, maximumBodyBytes: Int, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
     ) throws(SQLiteError) -> (rows: [QueuedRow], closed: Bool) {
         let live = try run(nextLive, after: cursor.live, maximumEvents: maximumEvents, maximumBodyBytes: maximumBodyBytes)
         if let first = live.rows.first {
             let due = first.receivedAt + Int64(flushInterval.timeInterval * 1000) <= now
-            if live.closed || due { return live }
+            if live.closed || due {
+                guard first.kind == .track, live.rows.count < maximumEvents else { return live }
+                let topUp = try run(
+                    nextBackfill, after: cursor.backfill, maximumEvents: maximumEvents, maximumBodyBytes: maximumBodyBytes, appendingTo: live.rows)
+                return topUp.rows.isEmpty ? live : (live.rows + topUp.rows, true)
+            }
         }
         let backfill = try run(nextBackfill, after: cursor.backfill, maximumEvents: maximumEvents, maximumBodyBytes: maximumBodyBytes)
         if !backfill.rows.isEmpty { return (backfill.rows, true) }
         return live
     }
 
-    /// One lane's next run.
-    private func run(_ next: SQLiteStatement, after cursor: Int64, maximumEvents: Int, maximumBodyBytes: Int) throws(SQLiteError) -> (rows: [QueuedRow], closed: Bool) {
+    /// One lane's next run; with `existing` rows (a live run being topped up), only the track
+    /// rows that fit in the same batch after them.
+    private func run(
+        _ next: SQLiteStatement, after cursor: Int64, maximumEvents: Int, maximumBodyBytes: Int, appendingTo existing: [QueuedRow] = []
+    ) throws(SQLiteError) -> (rows: [QueuedRow], closed: Bool) {
         defer { next.clearBindings() }
+        let room = maximumEvents - existing.count
+        guard room > 0 else { return ([], true) }
         try next.bind(cursor, at: 1)
-        try next.bind(maximumEvents, at: 2)
+        try next.bind(room, at: 2)
         var rows: [QueuedRow] = []
-        var bodyBytes = BatchBody.framingBytes
+        var bodyBytes = existing.reduce(BatchBody.framingBytes) { $0 + $1.body.count } + max(0, existing.count - 1)
         while try next.step() {
             let kind = EventKind(rawValue: Int(next.int64(at: 1))) ?? .track
             if kind != .track {
-                if rows.isEmpty { rows.append(row(next, kind: kind)) }
+                if rows.isEmpty && existing.isEmpty { rows.append(row(next, kind: kind)) }
                 return (rows, true)
             }
             let candidate = row(next, kind: kind)
-            let added = candidate.body.count + (rows.isEmpty ? 0 : 1)
-            if !rows.isEmpty && bodyBytes + added > maximumBodyBytes { return (rows, true) }
+            let first = rows.isEmpty && existing.isEmpty
+            let added = candidate.body.count + (first ? 0 : 1)
+            if !first && bodyBytes + added > maximumBodyBytes { return (rows, true) }
             bodyBytes += added
             rows.append(candidate)
         }
-        return (rows, rows.count >= maximumEvents)
+        return (rows, rows.count >= room)
     }
 
     private func row(_ next: SQLiteStatement, kind: EventKind) -> QueuedRow {

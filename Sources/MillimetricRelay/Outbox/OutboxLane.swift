@@ -7,7 +7,8 @@
 /// from ``backfillFloor`` upwards (all negative) and live rows from 1 upwards (AUTOINCREMENT
 /// ignores negative rowids), each lane is a contiguous range of the primary key: both reads are
 /// primary-key range scans, no index costs the insert path anything, and a `seq` range of one
-/// lane never covers a row of the other, so settlement and the retry filter stay as they were.
+/// lane never covers a row of the other: a batch holding rows of both (a live batch topped up
+/// with backfill) settles as one range per lane (``DeliveryUnit/seqRanges``).
 public enum OutboxLane: String, Sendable, Codable, CaseIterable {
     case live
     case backfill

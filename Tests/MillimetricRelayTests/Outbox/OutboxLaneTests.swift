@@ -86,14 +86,13 @@ import Testing
         defer { reader.close() }
         var cursor = OutboxCursor()
 
-        // Both queued, the live run due: live first, though the backfill rows are older.
-        var unit = try reader.nextUnit(after: cursor, maximumEvents: 500, maximumBodyBytes: 262_144, now: now)
-        #expect(unit.rows.map(\.seq) == live)
-        cursor.advance(past: unit.rows.last!.seq)
-        unit = try reader.nextUnit(after: cursor, maximumEvents: 2, maximumBodyBytes: 262_144, now: now)
-        #expect(unit.rows.map(\.seq) == Array(backfill[0..<2]))
+        // Both queued, the live run due: live first, though the backfill rows are older, and
+        // topped up with backfill rows to the batch limit.
+        var unit = try reader.nextUnit(after: cursor, maximumEvents: 4, maximumBodyBytes: 262_144, now: now)
+        #expect(unit.rows.map(\.seq) == live + backfill[0..<2])
         #expect(unit.closed)
-        cursor.advance(past: unit.rows.last!.seq)
+        for range in DeliveryUnit(unit.rows[...]).seqRanges { cursor.advance(past: range.upperBound) }
+        #expect(cursor.backfill == backfill[1])
 
         // A live run still gathering (younger than flush_interval) lets backfill go meanwhile…
         let young = try Self.store([#"{"event":"l2"}"#], lane: .live, receivedAt: now - 100, in: writer)
@@ -106,6 +105,72 @@ import Testing
         unit = try reader.nextUnit(after: cursor, maximumEvents: 500, maximumBodyBytes: 262_144, now: now)
         #expect(unit.rows.map(\.seq) == young)
         #expect(!unit.closed)
+    }
+
+    @Test func aToppedUpBatchHoldsLiveRowsFirstThenBackfillWithinTheEventAndByteLimits() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = try openWriter()
+        defer { writer.close() }
+        let now: Int64 = 1_000_000
+        // Every stored body has the same size, so the batch limits are easy to count.
+        func line(_ name: String) -> String { #"{"event":"\#(name)","properties":{"pad":"\#(String(repeating: "x", count: 200))"}}"# }
+        let backfill = try Self.store((0..<10).map { line("b\($0)") }, lane: .backfill, receivedAt: now - 5_000, in: writer)
+        let live = try Self.store((0..<3).map { line("l\($0)") }, lane: .live, receivedAt: now - 2_000, in: writer)
+        let reader = try OutboxReader(path: path, flushInterval: .seconds(1))
+        defer { reader.close() }
+        let sizes = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 500, maximumBodyBytes: 1 << 20, now: now).rows.map(\.body.count)
+        #expect(sizes.count == 13 && Set(sizes).count == 1)
+        let rowBytes = sizes[0]
+
+        // The event limit: 3 live rows, then 4 backfill rows.
+        var unit = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 7, maximumBodyBytes: 262_144, now: now)
+        #expect(unit.rows.map(\.seq) == live + backfill[0..<4])
+        #expect(unit.closed)
+        // The byte limit: framing (13) + 6 bodies + 5 commas fit, a 7th body and comma do not.
+        let sixRows = 13 + 6 * rowBytes + 5
+        unit = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 500, maximumBodyBytes: sixRows + rowBytes, now: now)
+        #expect(unit.rows.map(\.seq) == live + backfill[0..<3])
+        #expect(BatchBody.assemble(unit.rows[...]).count == sixRows)
+        unit = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 500, maximumBodyBytes: sixRows + rowBytes + 1, now: now)
+        #expect(unit.rows.count == 7)
+        // A live batch already full is not topped up.
+        unit = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 3, maximumBodyBytes: 262_144, now: now)
+        #expect(unit.rows.map(\.seq) == live)
+        // The unit spans one seq range per lane, live first.
+        unit = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 5, maximumBodyBytes: 262_144, now: now)
+        #expect(DeliveryUnit(unit.rows[...]).seqRanges == [live[0]...live[2], backfill[0]...backfill[1]])
+    }
+
+    @Test func aMixedUnitSettlesBothLanesAndItsRetryFilterSeesAForgetOfABackfillRow() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = try openWriter()
+        defer { writer.close() }
+        let now: Int64 = 1_000_000
+        let backfill = try Self.store(
+            (0..<4).map { #"{"event":"b\#($0)","user_id":"\#($0 == 1 ? "gone" : "kept")"}"# }, lane: .backfill, receivedAt: now - 5_000, in: writer)
+        let live = try Self.store((0..<2).map { #"{"event":"l\#($0)","user_id":"kept"}"# }, lane: .live, receivedAt: now - 2_000, in: writer)
+        let reader = try OutboxReader(path: path, flushInterval: .seconds(1))
+        defer { reader.close() }
+        let rows = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 4, maximumBodyBytes: 262_144, now: now).rows
+        let unit = DeliveryUnit(rows[...])
+        #expect(rows.map(\.seq) == live + backfill[0..<2])
+
+        // A forget of the backfill row's user while the unit waits for a retry: the filter
+        // keeps the other rows of both lanes, not the purged one.
+        _ = try Self.store([#"{"type":"forget","user_id":"gone"}"#], lane: .live, in: writer)
+        #expect(try reader.queuedSeqs(in: unit.seqRanges) == Set(live + [backfill[0]]))
+
+        // A 2xx settles both lanes' ranges: the unit's rows go, the rows after it stay.
+        let result = try OutboxWriterTests.settle(Settlement(delivered: unit.seqRanges), in: writer)
+        #expect(result.deliveredRows == 3)
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        defer { try? connection.close() }
+        #expect(try connection.scalarText("SELECT group_concat(seq, ',') FROM (SELECT seq FROM events WHERE kind = 0 ORDER BY seq)") == "\(backfill[2]),\(backfill[3])")
+
+        // A split keeps each half's rows, and ranges, in their lanes.
+        let (left, right) = unit.split()
+        #expect(left.seqRanges == [live[0]...live[1]])
+        #expect(right.seqRanges == [backfill[0]...backfill[1]])
     }
 
     @Test func settlementDeletesOneLaneAndForgetPurgesBoth() throws {
