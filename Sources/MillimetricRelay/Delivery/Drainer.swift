@@ -186,7 +186,8 @@ final class Drainer: Sendable {
         // draw a 429 from that skew alone.
         var loop = Loop(
             backoff: Backoff(base: settings.backoffBase, ceiling: settings.backoffCeiling),
-            sendRate: SendRateController(ceilingRate: settings.batchRate, ceilingBurst: max(1, settings.batchBurst - 1)),
+            sendRate: SendRateController(
+                ceilingRate: settings.batchRate, ceilingBurst: max(1, settings.batchBurst - 1), startingRate: settings.batchRate / 16),
             trackBucket: TokenBucket(rate: settings.trackRate, burst: max(1, settings.trackBurst - 1)))
         metrics.batchSendRate.record(loop.sendRate.rate)
         persistSendRate(loop: &loop, force: true)
@@ -344,7 +345,10 @@ final class Drainer: Sendable {
         if unit.usesTrackClassLimit {
             _ = loop.trackBucket.take(now: now)
         } else {
+            let before = loop.sendRate.rate
             _ = loop.sendRate.takeSlot(now: now, using: &loop.rng)
+            // Slow start grows the rate at each slot.
+            if loop.sendRate.rate != before { sendRateChanged(loop: &loop) }
         }
     }
 

@@ -16,6 +16,12 @@
 /// (±20 %) so that relays paced at the same rate do not lock onto the same phase of the API's
 /// bucket, where the same relays would always find it empty.
 ///
+/// Slow start: a relay created with a `startingRate` (the drainer uses ceiling/16) paces its
+/// first slots at that rate and multiplies the rate by ``slowStartGrowth`` at each slot taken,
+/// until its first 429 (which cuts by ``slowStartExitFactor``) or the ceiling. A fleet started
+/// at once thus no longer sends at the full ceiling each and draws mostly 429s while the 5 %
+/// cuts bring it down; a lone relay reaches the ceiling after about 9 s (7 slots).
+///
 /// A lower rate also means fuller batches: the drainer waits for the next send slot before it
 /// takes rows, so the batch grows while it waits.
 ///
@@ -35,6 +41,13 @@ public struct SendRateController: Sendable {
     public var slotJitter = 0.2
     /// Turned off to compare with the plain token bucket (the simulation's control).
     public var adaptive = true
+    /// In slow start each slot taken multiplies the rate by this.
+    public var slowStartGrowth = 1.5
+    /// The first 429 (which ends slow start) multiplies the rate by this.
+    public var slowStartExitFactor = 0.9
+    /// Whether the relay is in slow start: it has been created with a starting rate and has
+    /// not drawn a 429 yet.
+    public private(set) var isStarting: Bool
 
     /// The current rate in requests a second.
     public private(set) var rate: Double
@@ -45,10 +58,13 @@ public struct SendRateController: Sendable {
     private var holdOffUntil: ContinuousClock.Instant?
     private var lastIncrease: ContinuousClock.Instant?
 
-    public init(ceilingRate: Double, ceilingBurst: Int) {
+    /// - Parameter startingRate: the rate of the first send slot, for slow start; nil to
+    ///   start at the ceiling.
+    public init(ceilingRate: Double, ceilingBurst: Int, startingRate: Double? = nil) {
         self.ceilingRate = ceilingRate
         self.ceilingBurst = ceilingBurst
-        self.rate = ceilingRate
+        self.rate = min(ceilingRate, startingRate ?? ceilingRate)
+        self.isStarting = startingRate != nil
         self.floorRate = ceilingRate / 160
         self.ceiling = TokenBucket(rate: ceilingRate, burst: ceilingBurst)
     }
@@ -58,12 +74,12 @@ public struct SendRateController: Sendable {
 
     /// How long the oldest queued row may wait before a partial batch goes: `flush_interval`
     /// at the ceiling (a lone relay keeps its latency), but up to three send slots while
-    /// throttled. A slowed relay that sent a partial batch at every slot would spend the key's
+    /// throttled (not in slow start, which is over in seconds). A slowed relay that sent a partial batch at every slot would spend the key's
     /// requests on half-empty batches, and a fleet offered 96 % of the key could not keep up;
     /// waiting three slots fills the batches (a slot left unused is saved up, so the relay does
     /// not fall behind), at the price of a few slots' latency, which a shared key costs anyway.
     public func flushInterval(configured: Duration) -> Duration {
-        isThrottled ? max(configured, .seconds(3 / rate)) : configured
+        isThrottled && !isStarting ? max(configured, .seconds(3 / rate)) : configured
     }
 
     /// How long until a request may go (`.zero` if one may now), without taking the slot.
@@ -78,7 +94,12 @@ public struct SendRateController: Sendable {
         let delay = delayUntilSlot(now: now)
         guard delay == .zero else { return delay }
         _ = ceiling.take(now: now)
-        if isThrottled {
+        if isStarting {
+            // The next slot is spaced at the current rate, then the rate grows.
+            let spacing = Duration.seconds(1 / rate)
+            rate = min(ceilingRate, rate * slowStartGrowth)
+            nextSlot = isThrottled ? now + spacing : nil
+        } else if isThrottled {
             // Slots are spaced 1/rate apart; a slot unused for a while is not saved up beyond one.
             let jitter = slotJitter > 0 ? Double.random(in: -slotJitter...slotJitter, using: &rng) : 0
             let spacing = Duration.seconds((1 + jitter) / rate)
@@ -100,6 +121,7 @@ public struct SendRateController: Sendable {
         lastIncrease = now
         if !backlogged && isThrottled { return }
         if let holdOffUntil, now < holdOffUntil { return }
+        if isStarting { return }
         // A slow relay's successes are far apart: count up to two of its slots, not less.
         let elapsed = min(max((now - since).timeInterval, 0), max(10, 2 / rate))
         let share = rate / ceilingRate
@@ -117,7 +139,8 @@ public struct SendRateController: Sendable {
         holdOffUntil = now + holdOff
         lastIncrease = now + holdOff
         lastDecrease = now
-        setRate(rate * decreaseFactor, now: now)
+        setRate(rate * (isStarting ? slowStartExitFactor : decreaseFactor), now: now)
+        isStarting = false
         // The next request waits out the hold-off, then a slot at the new rate.
         nextSlot = now + holdOff
     }
