@@ -76,21 +76,7 @@ import Testing
 
     @Test func socketActivationServesTheInheritedSocketAndLeavesItInPlace() throws {
         let relay = try RelayProcess(start: false)
-        let activate = Process()
-        activate.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        guard FileManager.default.isExecutableFile(atPath: activate.executableURL!.path) else {
-            Issue.record("systemd-socket-activate is not installed (Debian package systemd)")
-            return
-        }
-        // systemd-socket-activate passes on only the variables named with -E.
-        let passed = relay.environment.keys.sorted().flatMap { ["-E", $0] }
-        activate.arguments = ["-l", relay.socketPath] + passed + [try RelayProcess.executableURL().path, "run", "--state-dir", relay.stateDirectory]
-        activate.environment = relay.environment
-        let log = relay.directory.appendingPathComponent("activate.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        activate.standardError = try FileHandle(forWritingTo: log)
-        activate.standardOutput = activate.standardError
-        try activate.run()
+        guard let (activate, log) = try Self.socketActivate(relay, listening: ["-l", relay.socketPath]) else { return }
         defer { if activate.isRunning { kill(activate.processIdentifier, SIGKILL) } }
         #expect(RelayProcess.eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: relay.socketPath) })
         // systemd-socket-activate starts the daemon on the first connection.
@@ -110,22 +96,9 @@ import Testing
     /// descriptors named in LISTEN_FDNAMES, the HTTP one first to prove names, not order, decide.
     @Test func namedSocketActivationHandsTheIngestAndTheHTTPSocketsToTheirListeners() throws {
         let relay = try RelayProcess(start: false)
-        let activate = Process()
-        activate.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        guard FileManager.default.isExecutableFile(atPath: activate.executableURL!.path) else {
-            Issue.record("systemd-socket-activate is not installed (Debian package systemd)")
-            return
-        }
         let port = try Self.unusedLoopbackPort()
-        let passed = relay.environment.keys.sorted().flatMap { ["-E", $0] }
-        activate.arguments = ["-l", "127.0.0.1:\(port)", "-l", relay.socketPath, "--fdname=http:ingest"] + passed
-            + [try RelayProcess.executableURL().path, "run", "--state-dir", relay.stateDirectory]
-        activate.environment = relay.environment
-        let log = relay.directory.appendingPathComponent("activate.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        activate.standardError = try FileHandle(forWritingTo: log)
-        activate.standardOutput = activate.standardError
-        try activate.run()
+        guard let (activate, log) = try Self.socketActivate(
+            relay, listening: ["-l", "127.0.0.1:\(port)", "-l", relay.socketPath, "--fdname=http:ingest"]) else { return }
         defer { if activate.isRunning { kill(activate.processIdentifier, SIGKILL) } }
         #expect(RelayProcess.eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: relay.socketPath) })
         // The first connection, on the HTTP socket, starts the daemon; the request waits in the
@@ -150,6 +123,28 @@ import Testing
         #expect(activate.terminationStatus == 0)
         #expect(FileManager.default.fileExists(atPath: relay.socketPath), "an inherited socket must never be unlinked")
         #expect(try relay.queuedEventIDs() == ["act-http-1": 1, "act-line-1": 1])
+    }
+
+    /// Starts `relay` (not started yet) the way systemd would, under systemd-socket-activate
+    /// with `listening` (its -l and --fdname options); the process and its log. Nil, with an
+    /// issue recorded, where systemd-socket-activate is not installed.
+    static func socketActivate(_ relay: RelayProcess, listening: [String]) throws -> (Process, URL)? {
+        let activate = Process()
+        activate.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        guard FileManager.default.isExecutableFile(atPath: activate.executableURL!.path) else {
+            Issue.record("systemd-socket-activate is not installed (Debian package systemd)")
+            return nil
+        }
+        // systemd-socket-activate passes on only the variables named with -E.
+        let passed = relay.environment.keys.sorted().flatMap { ["-E", $0] }
+        activate.arguments = listening + passed + [try RelayProcess.executableURL().path, "run", "--state-dir", relay.stateDirectory]
+        activate.environment = relay.environment
+        let log = relay.directory.appendingPathComponent("activate.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        activate.standardError = try FileHandle(forWritingTo: log)
+        activate.standardOutput = activate.standardError
+        try activate.run()
+        return (activate, log)
     }
 
     /// A 127.0.0.1 port nothing listens on (the kernel picks it; closed again at once).
