@@ -55,4 +55,13 @@ import Testing
         #expect(RetryAfter.delay(from: "Saturday, 17-Mar-32 09:44:38 GMT", now: clock) ?? .zero > .zero)
         #expect(RetryAfter.delay(from: "Tuesday, 17-Mar-33 09:44:38 GMT", now: clock) == .zero)
     }
+
+    /// FuzzConfiguration, campaign of 2026-12-07: an `http_listen` host starting with a combining
+    /// mark printed back as `[̤…]:7`, where "[" and the mark form one Character, so the brackets
+    /// were not stripped and the value set a different host.
+    @Test func aBracketedHostStartingWithACombiningMarkReadsBackToItself() throws {
+        let address = try #require(HTTPListenAddress("\u{0324}x6:-:7"))
+        #expect(address == .tcp(host: "\u{0324}x6:-", port: 7))
+        #expect(HTTPListenAddress(address.description) == address)
+    }
 }

@@ -47,7 +47,12 @@ enum ValueParsing {
             return nil
         }
         var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        // By scalars, not Characters: "[" followed by a combining mark is one Character that is
+        // not "[", so a bracketed host printed back would not parse to itself (fuzz finding).
+        let scalars = host.unicodeScalars
+        if scalars.first == "[" && scalars.last == "]" {
+            host = String(String.UnicodeScalarView(scalars.dropFirst().dropLast()))
+        }
         return (host, port)
     }
 }
