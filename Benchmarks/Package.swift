@@ -4,6 +4,20 @@
 // and the API stand-in as child processes; build those first with `swift build -c release`.
 import PackageDescription
 
+/// One benchmark executable: each drives the relay through BenchmarkSupport and the test kit,
+/// with an ArgumentParser command line.
+func benchmark(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "BenchmarkSupport",
+            .product(name: "MillimetricRelay", package: "millimetric-relay"),
+            .product(name: "RelayTestKit", package: "millimetric-relay"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]
+    )
+}
+
 let package = Package(
     name: "millimetric-relay-benchmarks",
     platforms: [.macOS(.v15)],
@@ -31,48 +45,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(
-            name: "IngestBench",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        .executableTarget(
-            name: "HTTPBench",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        .executableTarget(
-            name: "ImportBench",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "MillimetricRelay", package: "millimetric-relay"),
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        .executableTarget(
-            name: "FleetBench",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "MillimetricRelay", package: "millimetric-relay"),
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        .executableTarget(
-            name: "DrainBench",
-            dependencies: [
-                "BenchmarkSupport",
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        benchmark("IngestBench"),
+        benchmark("HTTPBench"),
+        benchmark("ImportBench"),
+        benchmark("FleetBench"),
+        benchmark("DrainBench"),
     ],
     swiftLanguageModes: [.v6]
 )
