@@ -64,4 +64,19 @@ import Testing
         #expect(address == .tcp(host: "\u{0324}x6:-", port: 7))
         #expect(HTTPListenAddress(address.description) == address)
     }
+
+    /// FuzzUpstreamVerdict, crash-message-not-utf8 (campaign of 2026-12-07): a 400 answer whose
+    /// `message` holds a raw 0xFF byte is not JSON text (RFC 8259 §8.1), yet its `error` code was
+    /// quoted, because the decoder checks the UTF-8 only of the strings it decodes. No code now,
+    /// as the reference (`JSONSerialization`) reads it; the batch is split all the same.
+    @Test func anAnswerThatIsNotUTF8QuotesNoErrorCode() {
+        let body = Array(#"{"error":"invalid_payload","message":"events[3].ev"#.utf8) + [0xFF]
+            + Array(#"nt is required"}"#.utf8)
+        #expect(UpstreamVerdict.apiErrorCode(in: body) == nil)
+        #expect(UpstreamVerdict(status: 400, body: body, retryAfter: nil, request: .batch(eventCount: 10))
+            == .split(status: 400, reason: "400 from upstream"))
+        // The same answer in UTF-8 keeps its code.
+        let valid = Array(#"{"error":"invalid_payload","message":"events[3].ev\#u{FF}nt is required"}"#.utf8)
+        #expect(UpstreamVerdict.apiErrorCode(in: valid) == "invalid_payload")
+    }
 }

@@ -62,6 +62,10 @@ enum VerdictInvariants {
     }
 
     /// The `error` member of a JSON object body, if it is a short safe code.
+    ///
+    /// `JSONSerialization` reads only JSON text, which is UTF-8 (RFC 8259 §8.1): a body with a
+    /// byte that is not UTF-8 anywhere, even in a `message` nobody reads, has no code. The relay
+    /// agrees since the campaign of 2026-12-07 found it quoting one (crash-message-not-utf8).
     static func referenceErrorCode(_ body: [UInt8]) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body), options: []) as? NSDictionary,
             let code = object["error"] as? String

@@ -124,8 +124,19 @@ public enum UpstreamVerdict: Sendable, Hashable {
     /// the upstream sends cannot inject line breaks or long text into log lines, and a value
     /// that looks like an API key (`sk_…`, `pk_…`, `rk_…`) is ignored in case the upstream
     /// ever echoes the key back.
+    ///
+    /// A body that is not UTF-8 is not JSON text (RFC 8259 §8.1), so it has no code, even when
+    /// its `error` member is intact and only, say, the `message` carries a stray byte. The
+    /// decoder alone would be lenient there by accident: it checks the UTF-8 of the keys and of
+    /// the strings it decodes, not of those it skips. What the drainer does does not depend on
+    /// the code (a 400 on a batch splits it, on one event dead-letters it, with the whole answer
+    /// kept in the dead letter); only the reason in logs and `status` reads `400 from upstream`
+    /// instead of quoting a code from a malformed answer. One rule, the standard's, that the
+    /// fuzzer's independent reference (Foundation's `JSONSerialization`) checks, rather than
+    /// whatever a decoder happens to skip (the fuzz campaign's finding of 2026-12-07, #19).
     public static func apiErrorCode(in body: [UInt8]) -> String? {
         guard body.first(where: { !Self.isJSONWhitespace($0) }) == UInt8(ascii: "{"),
+            String(validating: body, as: UTF8.self) != nil,
             let object = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)),
             let code = object.error
         else { return nil }
