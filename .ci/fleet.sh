@@ -62,35 +62,34 @@ stats() { curl -sf "$api/_admin/stats"; }
 # A number field of that JSON (a top-level key or a status), 0 when absent.
 field() { local v; v=$(sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" | head -1); echo "${v:-0}"; }
 
-# One producer per relay: every 0.25 s a quarter-second's events, acked by `send`.
+# One producer per relay: one `send` (which streams) fed a quarter-second's events every 0.25 s.
 per_tick=$(( rate * 2500 / 100 / relays / 4 ))
 ticks=$(( seconds * 4 ))
 produce() {
-    local r=$1 tick=0 next now
-    next=$(( $(date +%s%N) / 1000000 ))
-    while [ "$tick" -lt "$ticks" ]; do
-        awk -v r="$r" -v t="$tick" -v n="$per_tick" 'BEGIN { for (i = 0; i < n; i++) printf "{\"event\":\"fleet\",\"event_id\":\"r%d-%d-%d\",\"user_id\":\"u%d\"}\n", r, t, i, i % 97 }' \
-            | "$relay" send --socket "$work/r$r.sock" | grep -c '"ok":true' >> "$work/acked.$r" || true
-        tick=$((tick + 1))
-        next=$(( next + 250 ))
-        now=$(( $(date +%s%N) / 1000000 ))
-        [ "$next" -le "$now" ] || sleep "$(printf '0.%03d' $(( next - now )))"
-    done
+    awk -v r="$1" -v ticks="$ticks" -v n="$per_tick" 'BEGIN {
+        for (t = 0; t < ticks; t++) {
+            for (i = 0; i < n; i++) printf "{\"event\":\"fleet\",\"event_id\":\"r%d-%d-%d\",\"user_id\":\"u%d\"}\n", r, t, i, i % 97
+            fflush(); system("sleep 0.25")
+        }
+    }' | "$relay" send --socket "$work/r$1.sock" | grep -c '"ok":true' > "$work/acked.$1" || true
 }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+started=$(ms)
 for r in $(seq 1 "$relays"); do produce "$r" & pids+=($!); done
 producers=("${pids[@]: -$relays}")
 sleep "$warmup"
-stats > "$work/steady-start.json"
+stats > "$work/steady-start.json"; t0=$(ms)
 for pid in "${producers[@]}"; do wait "$pid"; done
-stats > "$work/steady-end.json"
+stats > "$work/steady-end.json"; t1=$(ms)
 
 acked=$(cat "$work"/acked.* | awk '{ s += $1 } END { print s + 0 }')
 held=0
-for _ in $(seq 1 600); do
+for _ in $(seq 1 $(( ${FLEET_DRAIN_SECONDS:-60} * 10 ))); do
     held=$(stats | field events)
     [ "$held" -ge "$acked" ] && break
     sleep 0.1
 done
+lag_ms=$(( $(ms) - t1 ))
 accepted0=$(field 202 < "$work/steady-start.json"); limited0=$(field 429 < "$work/steady-start.json")
 accepted1=$(field 202 < "$work/steady-end.json"); limited1=$(field 429 < "$work/steady-end.json")
 requests=$(( accepted1 - accepted0 + limited1 - limited0 ))
@@ -99,7 +98,11 @@ whole_requests=$(( accepted1 + limited1 ))
 offered=$(( per_tick * 4 * relays ))
 echo "fleet: $relays relays × $(( per_tick * 4 )) events/s = $offered events/s offered ($rate % of the key), ${seconds} s, 300 ms round trip"
 echo "fleet: after the first ${warmup} s: $requests batch requests, $limited answered 429; whole run: $whole_requests requests, $limited1 answered 429"
-echo "fleet: acked $acked events, the stand-in holds $held"
+events=$(( $(field events < "$work/steady-end.json") - $(field events < "$work/steady-start.json") ))
+accepted=$(( accepted1 - accepted0 ))
+echo "fleet: after the first ${warmup} s: $(( events * 1000 / (t1 - t0) )) events/s delivered, mean batch $(( accepted > 0 ? events / accepted : 0 ))"
+echo "fleet: produced $(( acked * 1000 / (t1 - started) )) events/s over $(( (t1 - started) / 1000 )) s (the producers may lag on a loaded machine)"
+echo "fleet: acked $acked events, the stand-in holds $held, $(( lag_ms / 1000 )).$(( lag_ms % 1000 / 100 )) s after the load stopped"
 
 failures=0
 if [ "$requests" -eq 0 ] || [ $(( limited * 100 )) -gt $(( requests * 5 )) ]; then
