@@ -76,11 +76,40 @@ extension DeliveryDecisionTests {
             #expect(controller.rate == 5.0 / 16 * controller.slowStartGrowth * controller.slowStartExitFactor)
         }
 
-        @Test(.disabled("not met yet: with all relays backlogged the shares spread to about 0.6–1.6 × the mean for 4 to 64 relays (the 429s a relay draws are too few to pull the rates together within ±20 %); issue #12"), arguments: [
-            (4, 1.28), (4, 1.50), (16, 1.28), (16, 1.50), (64, 1.28), (64, 1.50),
-        ])
-        func backloggedRelaysGetFairShares(relays: Int, load: Double) {
-            let result = FleetSimulation(relays: relays, offeredShare: load).run()
+        /// Fairness is judged on the events each relay delivered over a window, so the window
+        /// must be long enough that luck averages out: 64 relays sharing 5 requests/s send
+        /// 0.08 requests/s each, about 5 a minute, and the 429s that steer each relay's rate
+        /// are rarer still (1–2 % of requests). Measured on this simulation with the
+        /// controller as it is (increase ∝ rate^1.75), the spread of the shares (standard
+        /// deviation / mean) over windows of 15, 60 and 240 virtual minutes at 150 %:
+        ///
+        ///     4 relays   0.12  0.06  0.10      16 relays  0.32  0.28  0.22
+        ///     64 relays  0.32  0.31  0.31
+        ///
+        /// Four relays are within ±20 % over an hour (≈ 4,500 requests each, so counting noise
+        /// is ~1.5 %). For 16 and 64 the spread does not shrink as the window grows, as noise
+        /// would (∝ 1/√window): it is a bias of the controller, whose increase grows with the
+        /// rate almost as fast as the 429s' decrease does, so a relay that drifted ahead is
+        /// hardly pulled back (see the disabled test below).
+        @Test(arguments: [(4, 1.28), (4, 1.50)])
+        func fourBackloggedRelaysGetFairSharesOverAnHour(relays: Int, load: Double) {
+            let result = FleetSimulation(relays: relays, offeredShare: load, measured: .seconds(3_600)).run()
+            let mean = result.perRelayDelivered.reduce(0, +) / Double(relays)
+
+            #expect(result.perRelayDelivered.allSatisfy { abs($0 - mean) <= 0.2 * mean }, Comment(rawValue: result.summary))
+        }
+
+        @Test(.disabled("""
+            not met: the spread of 16 and 64 backlogged relays' shares stays at 0.2–0.3 of the mean \
+            however long the window. Measured alternatives (15 / 60 / 240 virtual minutes at 150 %): \
+            additive increase (gain 2e-5 ceiling/s) converges as noise does, 64 relays 0.20 / 0.10 / 0.03, \
+            but draws 20 % 429s with 64 relays; with its gain cut to 1.6e-5 (and 20 % cuts) 64 relays still \
+            draw 5.5 %, 16 relays spread 0.35 / 0.26 / 0.10 and 4 relays 0.32 / 0.29 / 0.17; an increase \
+            ∝ rate (gain 2e-4) spreads 0.34 / 0.30 / 0.19 with 64. Within 5 % of 429s the 429s are too \
+            few to steer 64 relays to ±20 % in a window shorter than hours; issue #12
+            """), arguments: [(16, 1.28), (16, 1.50), (64, 1.28), (64, 1.50)])
+        func manyBackloggedRelaysGetFairSharesOverFourHours(relays: Int, load: Double) {
+            let result = FleetSimulation(relays: relays, offeredShare: load, measured: .seconds(4 * 3_600)).run()
             let mean = result.perRelayDelivered.reduce(0, +) / Double(relays)
 
             #expect(result.perRelayDelivered.allSatisfy { abs($0 - mean) <= 0.2 * mean }, Comment(rawValue: result.summary))
