@@ -6,65 +6,59 @@ import Testing
 /// The socket checks only inspect descriptors this test creates, so they need no serialization.
 @Suite
 struct ListenFDsSocketCheckTests {
-    @Test
-    func aListeningUnixStreamSocketPassesWithAndWithoutItsPath() throws {
+    /// A listening Unix stream socket at `ingest.sock` in a fresh directory, for `body`.
+    private func withListener(_ body: (_ directory: TemporaryDirectory, _ path: String, _ listener: Int32) throws -> Void) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.appending("ingest.sock")
         let listener = try makeListeningUnixSocket(path: path)
         defer { close(listener) }
+        try body(directory, path, listener)
+    }
 
-        #expect(ListenFDs.isListeningUnixStreamSocket(listener))
-        #expect(ListenFDs.isListeningUnixStreamSocket(listener, path: path))
-        #expect(!ListenFDs.isListeningUnixStreamSocket(listener, path: directory.appending("other.sock")))
-        #expect(throws: Never.self) { try ListenFDs.requireListeningUnixStreamSocket(listener, path: path) }
-        #expect(ListenFDs.unixSocketPath(of: listener) == path)
+    @Test
+    func aListeningUnixStreamSocketPassesWithAndWithoutItsPath() throws {
+        try withListener { directory, path, listener in
+            #expect(ListenFDs.isListeningUnixStreamSocket(listener))
+            #expect(ListenFDs.isListeningUnixStreamSocket(listener, path: path))
+            #expect(!ListenFDs.isListeningUnixStreamSocket(listener, path: directory.appending("other.sock")))
+            #expect(throws: Never.self) { try ListenFDs.requireListeningUnixStreamSocket(listener, path: path) }
+            #expect(ListenFDs.unixSocketPath(of: listener) == path)
+        }
     }
 
     @Test
     func aSocketAtAnotherPathIsRefusedNamingBothPaths() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.appending("ingest.sock")
-        let listener = try makeListeningUnixSocket(path: path)
-        defer { close(listener) }
-
-        let wanted = directory.appending("expected.sock")
-        let error = try #require(throws: SystemdError.self) {
-            try ListenFDs.requireListeningUnixStreamSocket(listener, path: wanted)
+        try withListener { directory, path, listener in
+            let wanted = directory.appending("expected.sock")
+            let error = try #require(throws: SystemdError.self) {
+                try ListenFDs.requireListeningUnixStreamSocket(listener, path: wanted)
+            }
+            #expect(error.code == .unexpectedSocket)
+            #expect(
+                error.message
+                    == "inherited file descriptor \(listener) is a Unix stream socket at \(path), listening,"
+                    + " not a listening Unix stream socket at \(wanted) (check ListenStream= in the socket unit)"
+            )
         }
-        #expect(error.code == .unexpectedSocket)
-        #expect(
-            error.message
-                == "inherited file descriptor \(listener) is a Unix stream socket at \(path), listening,"
-                + " not a listening Unix stream socket at \(wanted) (check ListenStream= in the socket unit)"
-        )
     }
 
-    @Test
-    func aUnixStreamSocketThatDoesNotListenIsRefused() throws {
+    /// A bound Unix socket that is not a listening stream socket, and how the refusal names it
+    /// (`PATH` stands for the socket's path).
+    @Test(arguments: [
+        (SOCK_STREAM, "is a Unix stream socket at PATH, not listening, not a listening"),
+        (SOCK_DGRAM, "is a Unix datagram socket at PATH, not a listening"),
+    ])
+    func aBoundUnixSocketThatIsNotAListeningStreamIsRefused(type: __socket_type, described: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.appending("bound.sock")
-        let bound = try makeBoundUnixSocket(type: SOCK_STREAM, path: path)
+        let bound = try makeBoundUnixSocket(type: type, path: path)
         defer { close(bound) }
 
         #expect(!ListenFDs.isListeningUnixStreamSocket(bound))
         let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(bound) }
-        #expect(error.message.contains("is a Unix stream socket at \(path), not listening, not a listening"))
-    }
-
-    @Test
-    func aUnixDatagramSocketIsRefused() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.appending("dgram.sock")
-        let datagram = try makeBoundUnixSocket(type: SOCK_DGRAM, path: path)
-        defer { close(datagram) }
-
-        #expect(!ListenFDs.isListeningUnixStreamSocket(datagram))
-        let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(datagram) }
-        #expect(error.message.contains("is a Unix datagram socket at \(path), not a listening"))
+        #expect(error.message.contains(described.replacing("PATH", with: path)))
     }
 
     @Test
