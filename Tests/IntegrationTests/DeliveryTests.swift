@@ -169,45 +169,52 @@ import Testing
         #expect(try relay.status()["dead_letters"] as? Int == 0)
     }
 
-    @Test func a401PausesDeliveryDropsNothingAndAValidKeyDeliversEverything() throws {
-        let goodKey = "sk_test_good_0001"
+    /// A stand-in that accepts only `goodKey`, and a relay that reads its key from a file holding
+    /// `revokedKey`; `body` may write the good key into the file.
+    static func withRevokedKeyFile(
+        good goodKey: String, revoked revokedKey: String,
+        _ body: (_ api: StandInProcess, _ relay: RelayProcess, _ keyFile: String) throws -> Void
+    ) throws {
         let api = try StandInProcess(arguments: ["--keys", goodKey])
         let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
-        try "sk_test_revoked_0002\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        try revokedKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: keyFile) }
         let relay = try RelayProcess(host: api.baseURL, key: nil, arguments: ["--key-file", keyFile])
         defer { relay.terminate() }
-        let acked = Self.okIDs(try relay.send(Self.events("auth", 50)))
-        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
-        let status = try relay.status()
-        #expect((status["upstream_reason"] as? String)?.contains("401") == true)
-        #expect(status["queued_events"] as? Int == 50)
-        #expect(status["dead_letters"] as? Int == 0)
-        #expect(try api.stats()["events"] as? Int == 0)
+        try body(api, relay, keyFile)
+    }
 
-        // A restart with the valid key delivers everything.
-        try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
-        #expect(relay.terminate() == 0)
-        try relay.start()
-        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 50 })
-        #expect(try Self.receivedIDs(api) == Set(acked))
+    @Test func a401PausesDeliveryDropsNothingAndAValidKeyDeliversEverything() throws {
+        let goodKey = "sk_test_good_0001"
+        try Self.withRevokedKeyFile(good: goodKey, revoked: "sk_test_revoked_0002\n") { api, relay, keyFile in
+            let acked = Self.okIDs(try relay.send(Self.events("auth", 50)))
+            #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
+            let status = try relay.status()
+            #expect((status["upstream_reason"] as? String)?.contains("401") == true)
+            #expect(status["queued_events"] as? Int == 50)
+            #expect(status["dead_letters"] as? Int == 0)
+            #expect(try api.stats()["events"] as? Int == 0)
+
+            // A restart with the valid key delivers everything.
+            try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            #expect(relay.terminate() == 0)
+            try relay.start()
+            #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 50 })
+            #expect(try Self.receivedIDs(api) == Set(acked))
+        }
     }
 
     @Test func sighupReloadsTheKeyAndResumesAPausedDeliveryAtOnce() throws {
         let goodKey = "sk_test_good_0003"
-        let api = try StandInProcess(arguments: ["--keys", goodKey])
-        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
-        try "sk_test_revoked_0004".write(toFile: keyFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: keyFile) }
-        let relay = try RelayProcess(host: api.baseURL, key: nil, arguments: ["--key-file", keyFile])
-        defer { relay.terminate() }
-        _ = try relay.send(Self.events("hup", 20))
-        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
-        try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
-        relay.signal(SIGHUP)
-        // Well within the one-minute pause retry.
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try api.stats()["events"] as? Int) == 20 })
-        #expect(!relay.allOutput.contains("sk_test_good_0003"))
+        try Self.withRevokedKeyFile(good: goodKey, revoked: "sk_test_revoked_0004") { api, relay, keyFile in
+            _ = try relay.send(Self.events("hup", 20))
+            #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
+            try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            relay.signal(SIGHUP)
+            // Well within the one-minute pause retry.
+            #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try api.stats()["events"] as? Int) == 20 })
+            #expect(!relay.allOutput.contains("sk_test_good_0003"))
+        }
     }
 
     @Test func kill9ThreeTimesDuringDeliveryLosesNoAckedEvent() throws {
