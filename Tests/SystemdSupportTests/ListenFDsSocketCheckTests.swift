@@ -70,12 +70,7 @@ struct ListenFDsSocketCheckTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(bound == 0 && listen(tcp, 1) == 0)
+        try #require(bindSocket(tcp, to: address) == 0 && listen(tcp, 1) == 0)
 
         #expect(!ListenFDs.isListeningUnixStreamSocket(tcp))
         #expect(ListenFDs.unixSocketPath(of: tcp) == nil)
@@ -125,10 +120,7 @@ struct ListenFDsSocketCheckTests {
             raw.baseAddress!.advanced(by: 1).copyMemory(from: name, byteCount: name.count)
         }
         let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + 1 + name.count)
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        try #require(bound == 0)
+        try #require(bindSocket(descriptor, to: address, length: length) == 0)
 
         #expect(ListenFDs.unixSocketPath(of: descriptor) == "@millimetric-test-\(getpid())")
     }

@@ -53,6 +53,13 @@ struct TemporaryDirectory {
     }
 }
 
+/// bind(2) to any `sockaddr_*` structure; `length` for an address shorter than its structure.
+func bindSocket<Address>(_ descriptor: Int32, to address: Address, length: socklen_t = socklen_t(MemoryLayout<Address>.size)) -> Int32 {
+    withUnsafePointer(to: address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+}
+
 /// Creates a close-on-exec Unix socket of `type` bound to `path`.
 func makeBoundUnixSocket(type: __socket_type, path: String) throws -> Int32 {
     let descriptor = socket(AF_UNIX, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -65,11 +72,7 @@ func makeBoundUnixSocket(type: __socket_type, path: String) throws -> Int32 {
         raw.copyBytes(from: bytes)
         raw[bytes.count] = 0
     }
-    let status = withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
+    let status = bindSocket(descriptor, to: address)
     if status != 0 {
         let error = errno
         close(descriptor)
