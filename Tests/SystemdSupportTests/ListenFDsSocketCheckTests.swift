@@ -63,8 +63,7 @@ struct ListenFDsSocketCheckTests {
 
     @Test
     func aListeningTcpSocketIsRefusedAsIPv4() throws {
-        let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(tcp >= 0)
+        let tcp = try makeSocket(AF_INET, SOCK_STREAM)
         defer { close(tcp) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -109,8 +108,7 @@ struct ListenFDsSocketCheckTests {
 
     @Test
     func anAbstractUnixSocketPathIsShownWithAnAtSign() throws {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(descriptor >= 0)
+        let descriptor = try makeSocket(AF_UNIX, SOCK_STREAM)
         defer { close(descriptor) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

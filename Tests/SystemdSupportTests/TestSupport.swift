@@ -60,10 +60,16 @@ func bindSocket<Address>(_ descriptor: Int32, to address: Address, length: sockl
     }
 }
 
+/// A new close-on-exec socket of `domain` and `type`; the caller closes it.
+func makeSocket(_ domain: Int32, _ type: __socket_type) throws -> Int32 {
+    let descriptor = socket(domain, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    try #require(descriptor >= 0, "socket failed: errno \(errno)")
+    return descriptor
+}
+
 /// Creates a close-on-exec Unix socket of `type` bound to `path`.
 func makeBoundUnixSocket(type: __socket_type, path: String) throws -> Int32 {
-    let descriptor = socket(AF_UNIX, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    try #require(descriptor >= 0, "socket failed: errno \(errno)")
+    let descriptor = try makeSocket(AF_UNIX, type)
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
