@@ -35,6 +35,9 @@ struct DeadLettersCommand: ParsableCommand {
         }
     }
 
+    // Retry and Purge look alike on purpose: each is a subcommand type (ArgumentParser wants one
+    // per subcommand) that applies one store operation to the selection; what they share, the
+    // options, the selection and `withStore`, is written once.
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue dead letters for delivery again.")
 
