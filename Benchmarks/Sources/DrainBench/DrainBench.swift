@@ -282,10 +282,11 @@ struct DrainBench: ParsableCommand {
         var backlog: Int
         var prefillRate: Double
         var drain: Drain
-        var steadyFrom: Int
-        var steadyEvents: Int
-        var steadySeconds: Double
-        var steadyRate: Double
+        /// The first arrival of the steady window, which runs to the last arrival.
+        var steadyStart: Sample
+        var steadyEvents: Int { drain.last.events - steadyStart.events }
+        var steadySeconds: Double { Monotonic.seconds(from: steadyStart.time, to: drain.last.time) }
+        var steadyRate: Double { steadySeconds > 0 ? Double(steadyEvents) / steadySeconds : .nan }
     }
 
     func runLimited(name: String, backlog: Int, binaries: Binaries, directory: TemporaryDirectory) throws
@@ -308,12 +309,9 @@ struct DrainBench: ParsableCommand {
         // Steady: from the first arrival past half the backlog (and past twice the burst, which
         // the buckets allow at once) to the last arrival.
         let steadyFrom = max(backlog / 2, 2 * Self.apiBatchBurst * Self.batchEvents)
-        let steadyStart = drain.samples.first { $0.events >= steadyFrom } ?? drain.first
-        let steadySeconds = Monotonic.seconds(from: steadyStart.time, to: drain.last.time)
         return LimitedResult(
-            backlog: backlog, prefillRate: setup.prefill.eventsPerSecond, drain: drain, steadyFrom: steadyStart.events,
-            steadyEvents: drain.last.events - steadyStart.events, steadySeconds: steadySeconds,
-            steadyRate: steadySeconds > 0 ? Double(drain.last.events - steadyStart.events) / steadySeconds : .nan)
+            backlog: backlog, prefillRate: setup.prefill.eventsPerSecond, drain: drain,
+            steadyStart: drain.samples.first { $0.events >= steadyFrom } ?? drain.first)
     }
 
     // MARK: - Reports
@@ -376,7 +374,7 @@ struct DrainBench: ParsableCommand {
             Drain under the API's limits (stand-in defaults: batch 5/s burst 20; relay defaults; latency_ms \(latencyMs); --resume \(resume.rawValue)); \
             targets: steady >= 95 % of 2,500 events/s, 0 × 429
             \(table.render())
-            steady = from the first arrival at or past \(Format.count(result.steadyFrom)) events (half the backlog, past the burst) \
+            steady = from the first arrival at or past \(Format.count(result.steadyStart.events)) events (half the backlog, past the burst) \
             to the last; overall = from the first arrival, burst included.
             """
     }
