@@ -1,6 +1,16 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// The products of the packages below that several targets use, each spelled once.
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "millimetric-relay",
     platforms: [.macOS(.v15)],
@@ -37,16 +47,8 @@ let package = Package(
         .target(
             name: "MillimetricRelay",
             dependencies: [
-                "SQLiteSupport",
-                "CurlSupport",
-                "SystemdSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "SQLiteSupport", "CurlSupport", "SystemdSupport",
+                nioCore, nioPosix, nioHTTP1, logging, metrics, prometheus, serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: [
@@ -57,12 +59,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "MillimetricRelayCLI",
-            dependencies: [
-                "MillimetricRelay",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["MillimetricRelay", argumentParser, logging, serviceLifecycle],
             // Release links of the daemon only (the packaged binary, issue #11): memory a running
             // relay maps from its own file. The toolchain's static-stdlib-args.lnk exports every
             // symbol (-export-dynamic): 15,000 entries, 1.4 MB of .dynsym/.dynstr/.gnu.hash that
@@ -87,13 +84,7 @@ let package = Package(
         // validation so that it can act as a test oracle.
         .executableTarget(
             name: "MillimetricAPIStandIn",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: [nioCore, nioPosix, nioHTTP1, argumentParser, logging]
         ),
 
         // The one test kit (issue 15): child processes, the relay and the stand-in as child
@@ -108,26 +99,15 @@ let package = Package(
         .testTarget(
             name: "MillimetricRelayTests",
             dependencies: [
-                "MillimetricRelay",
-                "RelayTestKit",
-                "SystemdSupport",
-                "SQLiteSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "MillimetricRelay", "RelayTestKit", "SystemdSupport", "SQLiteSupport",
+                nioCore, nioPosix, logging, metrics, prometheus,
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: [
-                "MillimetricRelay",
-                "RelayTestKit",
-                "SQLiteSupport",
-            ]
+            dependencies: ["MillimetricRelay", "RelayTestKit", "SQLiteSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -4,30 +4,25 @@
 // and the API stand-in as child processes; build those first with `swift build -c release`.
 import PackageDescription
 
-/// One benchmark executable: each drives the relay through BenchmarkSupport and the test kit,
-/// with an ArgumentParser command line.
-func benchmark(_ name: String) -> Target {
-    .executableTarget(
-        name: name,
-        dependencies: [
-            "BenchmarkSupport",
-            .product(name: "MillimetricRelay", package: "millimetric-relay"),
-            .product(name: "RelayTestKit", package: "millimetric-relay"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]
-    )
-}
+/// What the benchmarks and their support drive the relay with: the relay's library, the test
+/// kit, a command line.
+let relayTools: [Target.Dependency] = [
+    .product(name: "MillimetricRelay", package: "millimetric-relay"),
+    .product(name: "RelayTestKit", package: "millimetric-relay"),
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
+/// The benchmark executables (product, target), each named once: every one drives the relay
+/// through BenchmarkSupport.
+let benchmarks = [
+    ("ingest-bench", "IngestBench"), ("drain-bench", "DrainBench"), ("http-bench", "HTTPBench"),
+    ("import-bench", "ImportBench"), ("fleet-bench", "FleetBench"),
+]
 
 let package = Package(
     name: "millimetric-relay-benchmarks",
     platforms: [.macOS(.v15)],
-    products: [
-        .executable(name: "ingest-bench", targets: ["IngestBench"]),
-        .executable(name: "drain-bench", targets: ["DrainBench"]),
-        .executable(name: "http-bench", targets: ["HTTPBench"]),
-        .executable(name: "import-bench", targets: ["ImportBench"]),
-        .executable(name: "fleet-bench", targets: ["FleetBench"]),
-    ],
+    products: benchmarks.map { product, target in .executable(name: product, targets: [target]) },
     dependencies: [
         .package(name: "millimetric-relay", path: "../"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,21 +31,8 @@ let package = Package(
         // The system SQLite, for the bare-SQLite limit that ingest-bench compares against.
         // The relay's own SQLite wrapper is not a product, so the benchmarks bring a tiny one.
         .systemLibrary(name: "CBenchSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(
-            name: "BenchmarkSupport",
-            dependencies: [
-                "CBenchSQLite",
-                .product(name: "MillimetricRelay", package: "millimetric-relay"),
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        benchmark("IngestBench"),
-        benchmark("HTTPBench"),
-        benchmark("ImportBench"),
-        benchmark("FleetBench"),
-        benchmark("DrainBench"),
-    ],
+        .target(name: "BenchmarkSupport", dependencies: ["CBenchSQLite"] + relayTools),
+    ] + benchmarks.map { _, target in .executableTarget(name: target, dependencies: ["BenchmarkSupport"] + relayTools) },
     swiftLanguageModes: [.v6]
 )
 

@@ -12,6 +12,13 @@
 // `Chaos/powercut.sh`.
 import PackageDescription
 
+/// What both tools drive the relay with: the relay's library, the test kit, a command line.
+let relayTools: [Target.Dependency] = [
+    .product(name: "MillimetricRelay", package: "millimetric-relay"),
+    .product(name: "RelayTestKit", package: "millimetric-relay"),
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
 let package = Package(
     name: "millimetric-relay-chaos",
     platforms: [.macOS(.v15)],
@@ -25,24 +32,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        .executableTarget(
-            name: "Chaos",
-            dependencies: [
-                .product(name: "MillimetricRelay", package: "millimetric-relay"),
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        .executableTarget(name: "Chaos", dependencies: relayTools),
         // The system SQLite, to read the images apart from the relay's own wrapper.
         .systemLibrary(name: "CPowerCutSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .executableTarget(
             name: "PowerCut",
-            dependencies: [
+            dependencies: relayTools + [
                 "CPowerCutSQLite",
-                .product(name: "MillimetricRelay", package: "millimetric-relay"),
-                .product(name: "RelayTestKit", package: "millimetric-relay"),
                 .product(name: "PowerCutVFS", package: "millimetric-relay"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -30,7 +30,7 @@ let package = Package(
         // The C entry points SwiftPM's link needs (see FuzzerDriver.c).
         .target(name: "CFuzzerDriver"),
         // What the harnesses share: failing an invariant, reading structured input.
-        .target(name: "FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: [.product(name: "RelayTestKit", package: "millimetric-relay")]),
         .executableTarget(
             name: "FuzzIngest",
             dependencies: ["CFuzzerDriver", "FuzzSupport", relay, .product(name: "NIOCore", package: "swift-nio")],

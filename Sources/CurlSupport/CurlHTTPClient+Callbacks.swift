@@ -17,19 +17,11 @@ extension CurlHTTPClient {
         let me = Unmanaged.passUnretained(self).toOpaque()
         let steps: [CURLcode] = [
             ccurl_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
-                let length = size * count
-                guard let user, let data else { return length }
-                let client = Unmanaged<CurlHTTPClient>.fromOpaque(user).takeUnretainedValue()
-                client.receiveBody(UnsafeRawBufferPointer(start: data, count: length))
-                return length
+                CurlHTTPClient.deliver(data, size * count, user) { $0.receiveBody($1) }
             },
             ccurl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, me),
             ccurl_easy_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
-                let length = size * count
-                guard let user, let data else { return length }
-                let client = Unmanaged<CurlHTTPClient>.fromOpaque(user).takeUnretainedValue()
-                client.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: length))
-                return length
+                CurlHTTPClient.deliver(data, size * count, user) { $0.receiveHeaderLine($1) }
             },
             ccurl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, me),
             ccurl_easy_setopt_xferinfo_function(handle) { user, _, _, _, _ in
@@ -46,6 +38,17 @@ extension CurlHTTPClient {
             let error = CurlError(code: code, errorBuffer: nil, aborted: false)
             throw CurlError(kind: error.kind, code: error.code, summary: error.summary, detail: "installing callbacks")
         }
+    }
+
+    /// The body and header callbacks' common part: the client from the user data, the bytes as
+    /// a buffer, and the length libcurl expects back (anything else aborts the transfer).
+    private static func deliver(
+        _ data: UnsafeMutablePointer<CChar>?, _ length: Int, _ user: UnsafeMutableRawPointer?,
+        to receive: (CurlHTTPClient, UnsafeRawBufferPointer) -> Void
+    ) -> Int {
+        guard let user, let data else { return length }
+        receive(Unmanaged<CurlHTTPClient>.fromOpaque(user).takeUnretainedValue(), UnsafeRawBufferPointer(start: data, count: length))
+        return length
     }
 
     /// Keeps body bytes up to the configured cap and drops the rest.

@@ -51,28 +51,11 @@ struct FaultState: Sendable, Equatable {
             case "rate_limits":
                 next.rateLimits = try Self.bool(value, key)
             case "latency_ms":
-                guard let number = JSONInput.int(value), number >= 0, number <= 600_000 else {
-                    throw Self.invalid("latency_ms: must be an integer from 0 to 600000")
-                }
-                next.latencyMilliseconds = number
+                next.latencyMilliseconds = try Self.int(value, in: 0...600_000, "latency_ms: must be an integer from 0 to 600000")
             case "force_status":
-                if JSONInput.isNull(value) {
-                    next.forceStatus = nil
-                } else {
-                    guard let status = JSONInput.int(value), (200...599).contains(status) else {
-                        throw Self.invalid("force_status: must be an HTTP status from 200 to 599, or null")
-                    }
-                    next.forceStatus = status
-                }
+                next.forceStatus = try Self.optionalInt(value, in: 200...599, "force_status: must be an HTTP status from 200 to 599, or null")
             case "force_count":
-                if JSONInput.isNull(value) {
-                    next.forceCount = nil
-                } else {
-                    guard let count = JSONInput.int(value), count >= 1 else {
-                        throw Self.invalid("force_count: must be a positive integer, or null")
-                    }
-                    next.forceCount = count
-                }
+                next.forceCount = try Self.optionalInt(value, in: 1...Int.max, "force_count: must be a positive integer, or null")
             case "retry_after":
                 // A number of seconds is taken as given; any other header value (an HTTP date,
                 // or something malformed on purpose) as a string.
@@ -113,6 +96,15 @@ struct FaultState: Sendable, Equatable {
     private static func bool(_ value: Any, _ key: String) throws(APIError) -> Bool {
         guard let flag = JSONInput.bool(value) else { throw invalid("\(key): must be true or false") }
         return flag
+    }
+
+    private static func int(_ value: Any, in range: ClosedRange<Int>, _ message: String) throws(APIError) -> Int {
+        guard let number = JSONInput.int(value), range.contains(number) else { throw invalid(message) }
+        return number
+    }
+
+    private static func optionalInt(_ value: Any, in range: ClosedRange<Int>, _ message: String) throws(APIError) -> Int? {
+        JSONInput.isNull(value) ? nil : try int(value, in: range, message)
     }
 
     private static func optionalString(_ value: Any, _ key: String, headerSafe: Bool) throws(APIError) -> String? {

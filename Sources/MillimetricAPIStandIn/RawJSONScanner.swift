@@ -49,13 +49,8 @@ struct RawJSONScanner {
                 guard let end = self.endOfValue(from: self.index) else { return nil }
                 self.index = end
             }
-            self.skipWhitespace()
-            if self.take(UInt8(ascii: ",")) {
-                self.skipWhitespace()
-                continue
-            }
-            guard self.take(UInt8(ascii: "}")) else { return nil }
-            return found
+            guard let more = self.another(closedBy: UInt8(ascii: "}")) else { return nil }
+            if !more { return found }
         }
     }
 
@@ -68,14 +63,20 @@ struct RawJSONScanner {
             guard let end = self.endOfValue(from: self.index) else { return nil }
             ranges.append(self.index..<end)
             self.index = end
-            self.skipWhitespace()
-            if self.take(UInt8(ascii: ",")) {
-                self.skipWhitespace()
-                continue
-            }
-            guard self.take(UInt8(ascii: "]")) else { return nil }
-            return ranges
+            guard let more = self.another(closedBy: UInt8(ascii: "]")) else { return nil }
+            if !more { return ranges }
         }
+    }
+
+    /// After a member of an object or array: true past a ',' (another member follows), false
+    /// past the closing bracket, nil on anything else.
+    private mutating func another(closedBy close: UInt8) -> Bool? {
+        self.skipWhitespace()
+        if self.take(UInt8(ascii: ",")) {
+            self.skipWhitespace()
+            return true
+        }
+        return self.take(close) ? false : nil
     }
 
     /// The index just past the value that starts at `start`.

@@ -35,20 +35,18 @@ struct DeadLettersCommand: ParsableCommand {
         }
     }
 
+    // Retry and Purge look alike on purpose: each is a subcommand type (ArgumentParser wants one
+    // per subcommand) that applies one store operation to the selection; what they share, the
+    // options, the selection and `withStore`, is written once.
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue dead letters for delivery again.")
 
         @OptionGroup var options: ConfigurationOptions
-        @Flag(help: "Retry every dead letter.") var all = false
-        @Argument(help: "Ids from `dead-letters list`.") var ids: [Int64] = []
-
-        func validate() throws {
-            if all == !ids.isEmpty { throw ValidationError("give dead letter ids, or --all") }
-        }
+        @OptionGroup var selection: DeadLetterSelection
 
         func run() throws {
             let configuration = try options.resolve()
-            let count = try withStore(configuration) { store throws(OutboxError) in try store.retry(ids: all ? nil : ids) }
+            let count = try withStore(configuration) { store throws(OutboxError) in try store.retry(ids: selection.selected) }
             print("queued \(count) dead letter(s) for delivery again")
         }
     }
@@ -57,16 +55,11 @@ struct DeadLettersCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete dead letters for good.")
 
         @OptionGroup var options: ConfigurationOptions
-        @Flag(help: "Purge every dead letter.") var all = false
-        @Argument(help: "Ids from `dead-letters list`.") var ids: [Int64] = []
-
-        func validate() throws {
-            if all == !ids.isEmpty { throw ValidationError("give dead letter ids, or --all") }
-        }
+        @OptionGroup var selection: DeadLetterSelection
 
         func run() throws {
             let configuration = try options.resolve()
-            let count = try withStore(configuration) { store throws(OutboxError) in try store.purge(ids: all ? nil : ids) }
+            let count = try withStore(configuration) { store throws(OutboxError) in try store.purge(ids: selection.selected) }
             print("purged \(count) dead letter(s)")
         }
     }

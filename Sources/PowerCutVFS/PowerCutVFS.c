@@ -82,6 +82,15 @@ static int powerFailsAtThisOperation(void) {
     return 0;
 }
 
+/// Starts a write, truncate, sync or delete: takes the lock and returns 0, or, when the power
+/// fails at this operation, lets the lock go again and returns 1 (the caller answers its error).
+static int beginOperationUnlessCut(void) {
+    pthread_mutex_lock(&state.lock);
+    if (!powerFailsAtThisOperation()) return 0;
+    pthread_mutex_unlock(&state.lock);
+    return 1;
+}
+
 static void *growOrDie(void *pointer, size_t bytes) {
     void *grown = realloc(pointer, bytes);
     if (grown == NULL && bytes > 0) {
@@ -209,11 +218,7 @@ static int pcRead(sqlite3_file *file, void *buffer, int amount, sqlite3_int64 of
 
 static int pcWrite(sqlite3_file *file, const void *buffer, int amount, sqlite3_int64 offset) {
     PowerCutFile *p = (PowerCutFile *)file;
-    pthread_mutex_lock(&state.lock);
-    if (powerFailsAtThisOperation()) {
-        pthread_mutex_unlock(&state.lock);
-        return SQLITE_IOERR_WRITE;
-    }
+    if (beginOperationUnlessCut()) return SQLITE_IOERR_WRITE;
     int rc = p->real->pMethods->xWrite(p->real, buffer, amount, offset);
     if (rc == SQLITE_OK && p->tracked) {
         PendingOperation *operation = appendPending(p->tracked);
@@ -228,11 +233,7 @@ static int pcWrite(sqlite3_file *file, const void *buffer, int amount, sqlite3_i
 
 static int pcTruncate(sqlite3_file *file, sqlite3_int64 size) {
     PowerCutFile *p = (PowerCutFile *)file;
-    pthread_mutex_lock(&state.lock);
-    if (powerFailsAtThisOperation()) {
-        pthread_mutex_unlock(&state.lock);
-        return SQLITE_IOERR_TRUNCATE;
-    }
+    if (beginOperationUnlessCut()) return SQLITE_IOERR_TRUNCATE;
     int rc = p->real->pMethods->xTruncate(p->real, size);
     if (rc == SQLITE_OK && p->tracked) {
         PendingOperation *operation = appendPending(p->tracked);
@@ -245,11 +246,7 @@ static int pcTruncate(sqlite3_file *file, sqlite3_int64 size) {
 
 static int pcSync(sqlite3_file *file, int flags) {
     PowerCutFile *p = (PowerCutFile *)file;
-    pthread_mutex_lock(&state.lock);
-    if (powerFailsAtThisOperation()) {
-        pthread_mutex_unlock(&state.lock);
-        return SQLITE_IOERR_FSYNC;
-    }
+    if (beginOperationUnlessCut()) return SQLITE_IOERR_FSYNC;
     int rc = p->real->pMethods->xSync(p->real, flags);
     if (rc == SQLITE_OK && p->tracked) makeDurable(p->tracked);
     pthread_mutex_unlock(&state.lock);
@@ -366,11 +363,7 @@ static int pcOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
 
 static int pcDelete(sqlite3_vfs *vfs, const char *name, int syncDirectory) {
     (void)vfs;
-    pthread_mutex_lock(&state.lock);
-    if (powerFailsAtThisOperation()) {
-        pthread_mutex_unlock(&state.lock);
-        return SQLITE_IOERR_DELETE;
-    }
+    if (beginOperationUnlessCut()) return SQLITE_IOERR_DELETE;
     int rc = state.wrapped->xDelete(state.wrapped, name, syncDirectory);
     TrackedFile *file = findTracked(name);
     if (rc == SQLITE_OK && file && !file->gone) {

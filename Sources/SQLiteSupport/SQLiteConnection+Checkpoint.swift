@@ -28,12 +28,6 @@ public struct WALCheckpointResult: Sendable, Equatable {
     /// Frames copied into the database file, or -1 as above.
     public var checkpointedFrames: Int32
 
-    public init(completed: Bool, logFrames: Int32, checkpointedFrames: Int32) {
-        self.completed = completed
-        self.logFrames = logFrames
-        self.checkpointedFrames = checkpointedFrames
-    }
-
     /// Why a checkpoint that did not complete was blocked, for an operator's log line.
     public var blockedReason: String? {
         guard !completed else { return nil }

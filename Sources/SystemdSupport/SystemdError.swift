@@ -11,32 +11,23 @@ import Glibc
 public struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is; compare with `==` against the static members.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String, Sendable, Hashable {
-            case notifyFailed = "notify_failed"
-            case invalidWatchdogEnvironment = "invalid_watchdog_environment"
-            case invalidListenEnvironment = "invalid_listen_environment"
-            case unexpectedSocket = "unexpected_socket"
-            case journalSendFailed = "journal_send_failed"
-        }
+        /// The stable name, e.g. `notify_failed`; also the description.
+        public let description: String
 
-        private let base: Base
-
-        private init(_ base: Base) {
-            self.base = base
+        private init(_ description: String) {
+            self.description = description
         }
 
         /// `sd_notify` failed: `NOTIFY_SOCKET` is set but unusable (missing, refused, too long).
-        public static let notifyFailed = Code(.notifyFailed)
+        public static let notifyFailed = Code("notify_failed")
         /// `WATCHDOG_USEC` or `WATCHDOG_PID` could not be parsed.
-        public static let invalidWatchdogEnvironment = Code(.invalidWatchdogEnvironment)
+        public static let invalidWatchdogEnvironment = Code("invalid_watchdog_environment")
         /// `LISTEN_PID`, `LISTEN_FDS` or `LISTEN_FDNAMES` could not be parsed or disagree.
-        public static let invalidListenEnvironment = Code(.invalidListenEnvironment)
+        public static let invalidListenEnvironment = Code("invalid_listen_environment")
         /// An inherited file descriptor is not the kind of socket the caller requires.
-        public static let unexpectedSocket = Code(.unexpectedSocket)
+        public static let unexpectedSocket = Code("unexpected_socket")
         /// `sd_journal_sendv` failed: journald's socket is missing, refused or full.
-        public static let journalSendFailed = Code(.journalSendFailed)
-
-        public var description: String { base.rawValue }
+        public static let journalSendFailed = Code("journal_send_failed")
     }
 
     /// The kind of failure.

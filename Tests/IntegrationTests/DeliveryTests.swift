@@ -62,20 +62,31 @@ import Testing
         #expect(try Self.receivedIDs(api) == Set(acked))
     }
 
-    @Test func sighupDoesNotCutARetryAfterWaitShort() throws {
+    /// A stand-in whose first `/v1` answer is a 429 with `Retry-After: retryAfter`, and a relay
+    /// that delivers to it.
+    static func withOne429(
+        retryAfter: String, relayEnvironment: [String: String] = [:],
+        _ body: (_ api: StandInProcess, _ relay: RelayProcess) throws -> Void
+    ) throws {
         let api = try StandInProcess()
-        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "4"])
-        let relay = try RelayProcess(host: api.baseURL)
+        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": retryAfter])
+        let relay = try RelayProcess(host: api.baseURL, environment: relayEnvironment)
         defer { relay.terminate() }
-        _ = try relay.send(Self.events("hup429", 10))
-        // The 429 came, and the relay is waiting it out ...
-        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "backing_off" })
-        // ... when a reload comes: it may resume a pause or a backoff, not a wait the API asked for.
-        relay.signal(SIGHUP)
-        #expect(RelayProcess.eventually(timeout: .seconds(10)) { relay.allOutput.contains("reloaded") })
-        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
-        let delay = try Self.retryDelayAfterThe429(api)
-        #expect(delay >= 4_000, "retried \(delay) ms after a Retry-After of 4 s")
+        try body(api, relay)
+    }
+
+    @Test func sighupDoesNotCutARetryAfterWaitShort() throws {
+        try Self.withOne429(retryAfter: "4") { api, relay in
+            _ = try relay.send(Self.events("hup429", 10))
+            // The 429 came, and the relay is waiting it out ...
+            #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "backing_off" })
+            // ... when a reload comes: it may resume a pause or a backoff, not a wait the API asked for.
+            relay.signal(SIGHUP)
+            #expect(RelayProcess.eventually(timeout: .seconds(10)) { relay.allOutput.contains("reloaded") })
+            #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
+            let delay = try Self.retryDelayAfterThe429(api)
+            #expect(delay >= 4_000, "retried \(delay) ms after a Retry-After of 4 s")
+        }
     }
 
     @Test func theDeliveredCounterLeavesOutRowsAForgetPurgedInFlight() throws {
@@ -104,30 +115,26 @@ import Testing
     }
 
     @Test func a429LowersTheSendRateThatStatusAndTheMetricShow() throws {
-        let api = try StandInProcess()
-        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "1"])
-        let relay = try RelayProcess(host: api.baseURL, environment: RelayProcess.metricsOnAnyPort)
-        defer { relay.terminate() }
-        // Slow start: the relay starts at a sixteenth of batch_rate (5/s).
-        #expect(try RelayProcess.eventually { (try relay.status()["batch_send_rate"] as? Double) == 0.313 })
-        _ = try relay.send(Self.events("rate", 10))
-        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
-        // The first slot grew the rate by 1.5, the 429 ended slow start with a cut of 10 %; a
-        // partial batch does not grow the rate again.
-        let rate = try #require(try relay.metric("millimetric_relay_batch_send_rate"))
-        #expect(abs(rate - 0.421875) < 0.001, "the gauge shows \(rate)")
-        #expect(try RelayProcess.eventually { (try relay.status()["batch_send_rate"] as? Double) == 0.422 })
+        try Self.withOne429(retryAfter: "1", relayEnvironment: RelayProcess.metricsOnAnyPort) { api, relay in
+            // Slow start: the relay starts at a sixteenth of batch_rate (5/s).
+            #expect(try RelayProcess.eventually { (try relay.status()["batch_send_rate"] as? Double) == 0.313 })
+            _ = try relay.send(Self.events("rate", 10))
+            #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
+            // The first slot grew the rate by 1.5, the 429 ended slow start with a cut of 10 %; a
+            // partial batch does not grow the rate again.
+            let rate = try #require(try relay.metric("millimetric_relay_batch_send_rate"))
+            #expect(abs(rate - 0.421875) < 0.001, "the gauge shows \(rate)")
+            #expect(try RelayProcess.eventually { (try relay.status()["batch_send_rate"] as? Double) == 0.422 })
+        }
     }
 
     @Test func a429WithRetryAfterTwoIsNotRetriedBeforeTwoSeconds() throws {
-        let api = try StandInProcess()
-        _ = try api.setFaults(["force_status": 429, "force_count": 1, "retry_after": "2"])
-        let relay = try RelayProcess(host: api.baseURL)
-        defer { relay.terminate() }
-        _ = try relay.send(Self.events("ra", 10))
-        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
-        let delay = try Self.retryDelayAfterThe429(api)
-        #expect(delay >= 2_000, "retried after \(delay) ms")
+        try Self.withOne429(retryAfter: "2") { api, relay in
+            _ = try relay.send(Self.events("ra", 10))
+            #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 10 })
+            let delay = try Self.retryDelayAfterThe429(api)
+            #expect(delay >= 2_000, "retried after \(delay) ms")
+        }
     }
 
     /// Milliseconds from the stand-in's answer to the first request (which must be the 429) to
@@ -169,45 +176,52 @@ import Testing
         #expect(try relay.status()["dead_letters"] as? Int == 0)
     }
 
-    @Test func a401PausesDeliveryDropsNothingAndAValidKeyDeliversEverything() throws {
-        let goodKey = "sk_test_good_0001"
+    /// A stand-in that accepts only `goodKey`, and a relay that reads its key from a file holding
+    /// `revokedKey`; `body` may write the good key into the file.
+    static func withRevokedKeyFile(
+        good goodKey: String, revoked revokedKey: String,
+        _ body: (_ api: StandInProcess, _ relay: RelayProcess, _ keyFile: String) throws -> Void
+    ) throws {
         let api = try StandInProcess(arguments: ["--keys", goodKey])
         let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
-        try "sk_test_revoked_0002\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        try revokedKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: keyFile) }
         let relay = try RelayProcess(host: api.baseURL, key: nil, arguments: ["--key-file", keyFile])
         defer { relay.terminate() }
-        let acked = Self.okIDs(try relay.send(Self.events("auth", 50)))
-        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
-        let status = try relay.status()
-        #expect((status["upstream_reason"] as? String)?.contains("401") == true)
-        #expect(status["queued_events"] as? Int == 50)
-        #expect(status["dead_letters"] as? Int == 0)
-        #expect(try api.stats()["events"] as? Int == 0)
+        try body(api, relay, keyFile)
+    }
 
-        // A restart with the valid key delivers everything.
-        try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
-        #expect(relay.terminate() == 0)
-        try relay.start()
-        #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 50 })
-        #expect(try Self.receivedIDs(api) == Set(acked))
+    @Test func a401PausesDeliveryDropsNothingAndAValidKeyDeliversEverything() throws {
+        let goodKey = "sk_test_good_0001"
+        try Self.withRevokedKeyFile(good: goodKey, revoked: "sk_test_revoked_0002\n") { api, relay, keyFile in
+            let acked = Self.okIDs(try relay.send(Self.events("auth", 50)))
+            #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
+            let status = try relay.status()
+            #expect((status["upstream_reason"] as? String)?.contains("401") == true)
+            #expect(status["queued_events"] as? Int == 50)
+            #expect(status["dead_letters"] as? Int == 0)
+            #expect(try api.stats()["events"] as? Int == 0)
+
+            // A restart with the valid key delivers everything.
+            try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            #expect(relay.terminate() == 0)
+            try relay.start()
+            #expect(try RelayProcess.eventually { (try api.stats()["events"] as? Int) == 50 })
+            #expect(try Self.receivedIDs(api) == Set(acked))
+        }
     }
 
     @Test func sighupReloadsTheKeyAndResumesAPausedDeliveryAtOnce() throws {
         let goodKey = "sk_test_good_0003"
-        let api = try StandInProcess(arguments: ["--keys", goodKey])
-        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
-        try "sk_test_revoked_0004".write(toFile: keyFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: keyFile) }
-        let relay = try RelayProcess(host: api.baseURL, key: nil, arguments: ["--key-file", keyFile])
-        defer { relay.terminate() }
-        _ = try relay.send(Self.events("hup", 20))
-        #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
-        try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
-        relay.signal(SIGHUP)
-        // Well within the one-minute pause retry.
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try api.stats()["events"] as? Int) == 20 })
-        #expect(!relay.allOutput.contains("sk_test_good_0003"))
+        try Self.withRevokedKeyFile(good: goodKey, revoked: "sk_test_revoked_0004") { api, relay, keyFile in
+            _ = try relay.send(Self.events("hup", 20))
+            #expect(try RelayProcess.eventually { (try relay.status()["upstream_state"] as? String) == "paused" })
+            try goodKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            relay.signal(SIGHUP)
+            // Well within the one-minute pause retry.
+            #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try api.stats()["events"] as? Int) == 20 })
+            #expect(!relay.allOutput.contains("sk_test_good_0003"))
+        }
     }
 
     @Test func kill9ThreeTimesDuringDeliveryLosesNoAckedEvent() throws {

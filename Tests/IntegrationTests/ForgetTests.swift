@@ -202,53 +202,61 @@ import Glibc
         #expect(try RelayProcess.eventually(timeout: .seconds(5)) { (try relay.status()["queued_events"] as? Int) == 0 })
     }
 
-    @Test func aForgetLeavesNoTraceOfTheUsersEventsInTheDatabaseOrItsWAL() throws {
+    /// A stand-in that refuses (for good) every event containing `poison`, and a relay that
+    /// delivers to it: its dead letters are made by sending an event with the marker.
+    static func withPoisonedAPI(_ body: (_ api: StandInProcess, _ relay: RelayProcess, _ poison: String) throws -> Void) throws {
         let api = try StandInProcess()
         let poison = "poison-\(UUID().uuidString)"
         try api.setFaults(["reject_event_marker": poison])
         let relay = try RelayProcess(host: api.baseURL)
         defer { relay.terminate() }
-        let user = "user-secret-\(UUID().uuidString.prefix(8))"
-        let secret = "secret-\(UUID().uuidString)"
-        let kept = "kept-\(UUID().uuidString)"
+        try body(api, relay, poison)
+    }
 
-        // One event of the user is refused by the API and dead-lettered.
-        let poisoned = Self.track("secret-dl", user: user, properties: #"{"x":"\#(poison)","s":"\#(secret)"}"#)
-        #expect(try relay.send([poisoned]).allSatisfy(Self.isOK))
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try relay.status()["dead_letters"] as? Int) == 1 })
-        #expect(try Self.deadLetters(relay).map { $0["event_id"] as? String } == ["secret-dl"])
+    @Test func aForgetLeavesNoTraceOfTheUsersEventsInTheDatabaseOrItsWAL() throws {
+        try Self.withPoisonedAPI { api, relay, poison in
+            let user = "user-secret-\(UUID().uuidString.prefix(8))"
+            let secret = "secret-\(UUID().uuidString)"
+            let kept = "kept-\(UUID().uuidString)"
 
-        // With the API down, several KB of the user's data sit in the queue: small rows stored
-        // in their page, large ones spilling into overflow pages, and an identify.
-        try api.setFaults(["down": true])
-        let large = #"{"blob":"\#(Array(repeating: secret, count: 150).joined(separator: " "))"}"#  // ~6 KB
-        var lines = (0..<4).map { Self.track("secret-small-\($0)", user: user, properties: #"{"s":"\#(secret)"}"#) }
-        lines += (0..<4).map { Self.track("secret-large-\($0)", user: user, properties: large) }
-        lines.append(#"{"type":"identify","anonymous_id":"device-s","user_id":"\#(user)","traits":{"s":"\#(secret)"}}"#)
-        lines.append(Self.track("other-user", user: "someone-else", properties: #"{"s":"\#(kept)"}"#))
-        #expect(try relay.send(lines).allSatisfy(Self.isOK))
+            // One event of the user is refused by the API and dead-lettered.
+            let poisoned = Self.track("secret-dl", user: user, properties: #"{"x":"\#(poison)","s":"\#(secret)"}"#)
+            #expect(try relay.send([poisoned]).allSatisfy(Self.isOK))
+            #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try relay.status()["dead_letters"] as? Int) == 1 })
+            #expect(try Self.deadLetters(relay).map { $0["event_id"] as? String } == ["secret-dl"])
 
-        // Sanity: the search does find data that is there.
-        #expect(!Self.filesContaining(secret, in: relay).isEmpty, "the marker should be on disk before the forget")
-        #expect(!Self.filesContaining(kept, in: relay).isEmpty)
+            // With the API down, several KB of the user's data sit in the queue: small rows stored
+            // in their page, large ones spilling into overflow pages, and an identify.
+            try api.setFaults(["down": true])
+            let large = #"{"blob":"\#(Array(repeating: secret, count: 150).joined(separator: " "))"}"#  // ~6 KB
+            var lines = (0..<4).map { Self.track("secret-small-\($0)", user: user, properties: #"{"s":"\#(secret)"}"#) }
+            lines += (0..<4).map { Self.track("secret-large-\($0)", user: user, properties: large) }
+            lines.append(#"{"type":"identify","anonymous_id":"device-s","user_id":"\#(user)","traits":{"s":"\#(secret)"}}"#)
+            lines.append(Self.track("other-user", user: "someone-else", properties: #"{"s":"\#(kept)"}"#))
+            #expect(try relay.send(lines).allSatisfy(Self.isOK))
 
-        let forgetAck = try Self.object(try #require(try relay.send([Self.forget(user)]).first))
-        #expect(forgetAck["ok"] as? Bool == true)
-        #expect(forgetAck["purged"] as? Int == 9)
+            // Sanity: the search does find data that is there.
+            #expect(!Self.filesContaining(secret, in: relay).isEmpty, "the marker should be on disk before the forget")
+            #expect(!Self.filesContaining(kept, in: relay).isEmpty)
 
-        // Acked means purged, WAL checkpointed: nothing of the user is left in either file.
-        let files = Self.databaseBytes(relay)
-        #expect(files.contains { $0.file == "outbox.sqlite" })
-        for (file, bytes) in files {
-            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) still holds the user's data")
-            #expect(bytes.range(of: Data(poison.utf8)) == nil, "\(file) still holds the dead-lettered event")
+            let forgetAck = try Self.object(try #require(try relay.send([Self.forget(user)]).first))
+            #expect(forgetAck["ok"] as? Bool == true)
+            #expect(forgetAck["purged"] as? Int == 9)
+
+            // Acked means purged, WAL checkpointed: nothing of the user is left in either file.
+            let files = Self.databaseBytes(relay)
+            #expect(files.contains { $0.file == "outbox.sqlite" })
+            for (file, bytes) in files {
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) still holds the user's data")
+                #expect(bytes.range(of: Data(poison.utf8)) == nil, "\(file) still holds the dead-lettered event")
+            }
+            // The other user's event is still there, and still found.
+            #expect(!Self.filesContaining(kept, in: relay).isEmpty)
+            #expect(try Self.deadLetters(relay).isEmpty)
+            let status = try relay.status()
+            #expect(status["dead_letters"] as? Int == 0)
+            #expect(status["queued_events"] as? Int == 2)  // the other user's event and the forget
         }
-        // The other user's event is still there, and still found.
-        #expect(!Self.filesContaining(kept, in: relay).isEmpty)
-        #expect(try Self.deadLetters(relay).isEmpty)
-        let status = try relay.status()
-        #expect(status["dead_letters"] as? Int == 0)
-        #expect(status["queued_events"] as? Int == 2)  // the other user's event and the forget
     }
 
     /// A reader holding a snapshot (a `status`, a backup) blocks the purge's checkpoint. The
@@ -322,31 +330,28 @@ import Glibc
     /// for it (holding the write lock, which would stall the daemon's acks) nor leave the data
     /// in the WAL; the daemon takes the checkpoint over.
     @Test func aDeadLettersPurgeBlockedByAReaderReturnsAtOnceAndTheDaemonFinishesTheCheckpoint() throws {
-        let api = try StandInProcess()
-        let poison = "poison-\(UUID().uuidString)"
-        try api.setFaults(["reject_event_marker": poison])
-        let relay = try RelayProcess(host: api.baseURL)
-        defer { relay.terminate() }
-        #expect(try relay.send([Self.track("dl-1", user: "someone", properties: #"{"x":"\#(poison)"}"#)]).allSatisfy(Self.isOK))
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try relay.status()["dead_letters"] as? Int) == 1 })
+        try Self.withPoisonedAPI { api, relay, poison in
+            #expect(try relay.send([Self.track("dl-1", user: "someone", properties: #"{"x":"\#(poison)"}"#)]).allSatisfy(Self.isOK))
+            #expect(try RelayProcess.eventually(timeout: .seconds(10)) { (try relay.status()["dead_letters"] as? Int) == 1 })
 
-        var reader: SQLiteConnection? = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
-        try reader!.execute("BEGIN")
-        #expect(try reader!.scalarInt64("SELECT count(*) FROM dead_letters") == 1)
-        let start = ContinuousClock.now
-        let (code, output) = try relay.runCLI(["dead-letters", "purge", "--all", "--state-dir", relay.stateDirectory])
-        let took = ContinuousClock.now - start
-        #expect(code == 0, "\(output)")
-        #expect(took < .seconds(3), "dead-letters purge took \(took): it waited for the reader")
-        #expect(try relay.status()["purge_pending_checkpoint_since"] != nil)
-        #expect(!Self.filesContaining(poison, in: relay).isEmpty, "the reader should keep the checkpoint from completing")
+            var reader: SQLiteConnection? = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+            try reader!.execute("BEGIN")
+            #expect(try reader!.scalarInt64("SELECT count(*) FROM dead_letters") == 1)
+            let start = ContinuousClock.now
+            let (code, output) = try relay.runCLI(["dead-letters", "purge", "--all", "--state-dir", relay.stateDirectory])
+            let took = ContinuousClock.now - start
+            #expect(code == 0, "\(output)")
+            #expect(took < .seconds(3), "dead-letters purge took \(took): it waited for the reader")
+            #expect(try relay.status()["purge_pending_checkpoint_since"] != nil)
+            #expect(!Self.filesContaining(poison, in: relay).isEmpty, "the reader should keep the checkpoint from completing")
 
-        try reader!.execute("COMMIT")
-        try reader!.close()
-        reader = nil
-        #expect(RelayProcess.eventually(timeout: .seconds(10)) { Self.filesContaining(poison, in: relay).isEmpty },
-                "the purged dead letter is still in \(Self.filesContaining(poison, in: relay)) 10 s after the reader closed")
-        #expect(try RelayProcess.eventually(timeout: .seconds(10)) { try relay.status()["purge_pending_checkpoint_since"] == nil })
+            try reader!.execute("COMMIT")
+            try reader!.close()
+            reader = nil
+            #expect(RelayProcess.eventually(timeout: .seconds(10)) { Self.filesContaining(poison, in: relay).isEmpty },
+                    "the purged dead letter is still in \(Self.filesContaining(poison, in: relay)) 10 s after the reader closed")
+            #expect(try RelayProcess.eventually(timeout: .seconds(10)) { try relay.status()["purge_pending_checkpoint_since"] == nil })
+        }
     }
 
     @Test func aForgetFromAUIDThatIsNotAllowedIsForbiddenAndPurgesNothingAndStarAllowsIt() throws {

@@ -4,6 +4,15 @@ import Testing
 @testable import MillimetricRelay
 
 @Suite struct ConfigurationTests {
+    /// A config file holding `text`, for `body`; removed afterwards.
+    @discardableResult
+    static func withConfigFile<T>(_ text: String, _ body: (_ path: String) throws -> T) throws -> T {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try body(file.path)
+    }
+
     @Test func aServerKeyIsAcceptedAndRedactsItselfEverywhere() throws {
         let key = try APIKey("sk_live_abcdefghijklmnop_1234wxyz\n", source: "test")
         #expect("\(key)" == "sk_live_…wxyz")
@@ -30,8 +39,7 @@ import Testing
     }
 
     @Test func flagsBeatTheEnvironmentWhichBeatsTheFile() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
-        try """
+        let text = """
         # comment
         state_dir = /from/file
         host = https://from-file.example
@@ -39,12 +47,13 @@ import Testing
         max_outbox_bytes = 2GiB
         flush_interval = 250ms
         forget_allowed_uids = 0, 998
-        """.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let configuration = try RelayConfiguration.resolve(
-            configFile: file.path,
-            environment: ["MILLIMETRIC_RELAY_SOCKET_PATH": "/from/env.sock", "MILLIMETRIC_RELAY_SYNCHRONOUS": "normal", "MILLIMETRIC_HOST": "http://127.0.0.1:8787"],
-            flags: [.stateDir: "/from/flag"])
+        """
+        let configuration = try Self.withConfigFile(text) { path throws in
+            try RelayConfiguration.resolve(
+                configFile: path,
+                environment: ["MILLIMETRIC_RELAY_SOCKET_PATH": "/from/env.sock", "MILLIMETRIC_RELAY_SYNCHRONOUS": "normal", "MILLIMETRIC_HOST": "http://127.0.0.1:8787"],
+                flags: [.stateDir: "/from/flag"])
+        }
         #expect(configuration.stateDirectory == "/from/flag")
         #expect(configuration.socketPath == "/from/env.sock")
         #expect(configuration.synchronous == .normal)
@@ -56,16 +65,15 @@ import Testing
     }
 
     @Test func theHostComesFromTheFileThenMillimetricHostThenItsOwnVariableThenTheFlag() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
-        try "host = https://file.example\n".write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        func host(_ environment: [String: String], flags: [RelayConfiguration.Key: String] = [:]) throws -> String {
-            try RelayConfiguration.resolve(configFile: file.path, environment: environment, flags: flags).host
+        try Self.withConfigFile("host = https://file.example\n") { path throws in
+            func host(_ environment: [String: String], flags: [RelayConfiguration.Key: String] = [:]) throws -> String {
+                try RelayConfiguration.resolve(configFile: path, environment: environment, flags: flags).host
+            }
+            #expect(try host([:]) == "https://file.example")
+            #expect(try host(["MILLIMETRIC_HOST": "https://env.example"]) == "https://env.example")
+            #expect(try host(["MILLIMETRIC_HOST": "https://env.example", "MILLIMETRIC_RELAY_HOST": "https://relay-env.example"]) == "https://relay-env.example")
+            #expect(try host(["MILLIMETRIC_HOST": "https://env.example"], flags: [.host: "https://flag.example"]) == "https://flag.example")
         }
-        #expect(try host([:]) == "https://file.example")
-        #expect(try host(["MILLIMETRIC_HOST": "https://env.example"]) == "https://env.example")
-        #expect(try host(["MILLIMETRIC_HOST": "https://env.example", "MILLIMETRIC_RELAY_HOST": "https://relay-env.example"]) == "https://relay-env.example")
-        #expect(try host(["MILLIMETRIC_HOST": "https://env.example"], flags: [.host: "https://flag.example"]) == "https://flag.example")
         #expect(try RelayConfiguration.resolve(configFile: nil, environment: [:]).host == "https://api.millimetric.ai")
     }
 
@@ -78,21 +86,19 @@ import Testing
             "\(error)".contains("unknown environment variable MILLIMETRIC_RELAY_COLOUR; each config key") && !"\(error)".contains("did you mean")
         }
         // Names outside the prefix are not the relay's; MILLIMETRIC_RELAY_CONFIG is not a key but is known.
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
-        try "flush_interval = 2s\n".write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let configuration = try RelayConfiguration.resolve(configFile: nil, environment: [
-            "MILLIMETRIC_RELAY_CONFIG": file.path, "MILLIMETRIC_RELAYS": "x", "NOTIFY_SOCKET": "/run/x", "MILLIMETRIC_KEY": "sk_a_b_c",
-        ])
+        let configuration = try Self.withConfigFile("flush_interval = 2s\n") { path throws in
+            try RelayConfiguration.resolve(configFile: nil, environment: [
+                "MILLIMETRIC_RELAY_CONFIG": path, "MILLIMETRIC_RELAYS": "x", "NOTIFY_SOCKET": "/run/x", "MILLIMETRIC_KEY": "sk_a_b_c",
+            ])
+        }
         #expect(configuration.flushInterval == .seconds(2))
     }
 
     @Test func anUnknownKeyInTheFileNamesTheNearestKey() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
-        try "max_outbox_byte = 1GiB\n".write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        #expect { try RelayConfiguration.resolve(configFile: file.path, environment: [:]) } throws: { error in
-            "\(error)".contains(":1: unknown key `max_outbox_byte`; did you mean `max_outbox_bytes`?")
+        try Self.withConfigFile("max_outbox_byte = 1GiB\n") { path throws in
+            #expect { try RelayConfiguration.resolve(configFile: path, environment: [:]) } throws: { error in
+                "\(error)".contains(":1: unknown key `max_outbox_byte`; did you mean `max_outbox_bytes`?")
+            }
         }
         #expect(NearestKey.suggestion(for: "colour", among: RelayConfiguration.Key.allCases.map(\.rawValue)) == nil)
     }
@@ -108,11 +114,10 @@ import Testing
     }
 
     @Test func anUnknownKeyOrABadValueNamesTheLineOrTheSource() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString).conf")
-        try "state_dir = /x\nflush_intervall = 1s\n".write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        #expect { try RelayConfiguration.resolve(configFile: file.path, environment: [:]) } throws: { error in
-            "\(error)".contains(":2: unknown key `flush_intervall`")
+        try Self.withConfigFile("state_dir = /x\nflush_intervall = 1s\n") { path throws in
+            #expect { try RelayConfiguration.resolve(configFile: path, environment: [:]) } throws: { error in
+                "\(error)".contains(":2: unknown key `flush_intervall`")
+            }
         }
         #expect { try RelayConfiguration.resolve(configFile: nil, environment: ["MILLIMETRIC_RELAY_SYNCHRONOUS": "sometimes"]) } throws: { error in
             "\(error)".contains("synchronous from MILLIMETRIC_RELAY_SYNCHRONOUS: expected `full` or `normal`")

@@ -13,9 +13,21 @@ import Testing
         #expect(powercut_vfs_register(Self.vfsName) == SQLITE_OK)
     }
 
+    /// The test's directories (live files and images), removed when the test ends.
+    final class Scratch {
+        var directories: [String] = []
+
+        deinit {
+            for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+        }
+    }
+
+    let scratch = Scratch()
+
     func temporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("powercut-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        scratch.directories.append(path)
         return path
     }
 
@@ -61,15 +73,12 @@ import Testing
 
     @Test func syncedCommitSurvivesAndUnsyncedOneIsDroppedOrKept() throws {
         let live = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: live) }
         try commitSyncedThenUnsynced(in: live)
 
         let dropped = try image(policy: POWERCUT_UNSYNCED_DROP)
-        defer { try? FileManager.default.removeItem(atPath: dropped) }
         #expect(try rows(inImage: dropped) == ["synced"])
 
         let kept = try image(policy: POWERCUT_UNSYNCED_KEEP)
-        defer { try? FileManager.default.removeItem(atPath: kept) }
         #expect(try rows(inImage: kept) == ["synced", "unsynced"])
         // The -shm file is never part of the image.
         #expect(!FileManager.default.fileExists(atPath: kept + "/t.db-shm"))
@@ -77,7 +86,6 @@ import Testing
 
     @Test func newDatabaseWhoseDirectoryWasNeverSyncedCanVanish() throws {
         let live = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: live) }
         powercut_vfs_reset(7, 0)
         // Created by SQLite: the unix VFS syncs the directory for a new WAL, never for the
         // main database file.
@@ -88,14 +96,12 @@ import Testing
         try? db.close()
 
         let lost = try image(policy: POWERCUT_UNSYNCED_DROP)
-        defer { try? FileManager.default.removeItem(atPath: lost) }
         #expect(!FileManager.default.fileExists(atPath: lost + "/t.db"))
         #expect(FileManager.default.fileExists(atPath: lost + "/t.db-wal"))
     }
 
     @Test func directorySyncKeepsNewDatabase() throws {
         let live = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: live) }
         powercut_vfs_reset(7, 0)
         let db = try SQLiteConnection(path: live + "/t.db", mode: .readWriteCreate, vfs: Self.vfsName)
         #expect(try db.scalarText("PRAGMA journal_mode = WAL") == "wal")
@@ -106,14 +112,12 @@ import Testing
         try? db.close()
 
         let kept = try image(policy: POWERCUT_UNSYNCED_DROP)
-        defer { try? FileManager.default.removeItem(atPath: kept) }
         #expect(!FileManager.default.fileExists(atPath: kept + "/t.db-journal"))
         #expect(try rows(inImage: kept) == ["synced"])
     }
 
     @Test func armedOperationCutsThePower() throws {
         let live = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: live) }
         let path = live + "/t.db"
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
         powercut_vfs_reset(7, 3)
@@ -130,7 +134,6 @@ import Testing
     /// Raw VFS calls on one file: 4 KiB of "B" synced over "A", then 4 KiB of "C" not synced.
     @Test func unsyncedWriteTearsAtSectorGranularity() throws {
         let live = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: live) }
         let path = live + "/raw"
         #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: UInt8(ascii: "A"), count: 4096)))
         let vfs = try #require(sqlite3_vfs_find(Self.vfsName))
@@ -157,7 +160,6 @@ import Testing
             _ = methods.pointee.xClose(file)
 
             let torn = try image(policy: POWERCUT_UNSYNCED_TEAR)
-            defer { try? FileManager.default.removeItem(atPath: torn) }
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: torn + "/raw")))
             #expect(bytes.count == 4096)
             // Every sector is wholly the synced content or wholly the unsynced: never "A",

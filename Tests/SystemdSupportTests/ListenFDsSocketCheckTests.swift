@@ -6,82 +6,70 @@ import Testing
 /// The socket checks only inspect descriptors this test creates, so they need no serialization.
 @Suite
 struct ListenFDsSocketCheckTests {
-    @Test
-    func aListeningUnixStreamSocketPassesWithAndWithoutItsPath() throws {
+    /// A listening Unix stream socket at `ingest.sock` in a fresh directory, for `body`.
+    private func withListener(_ body: (_ directory: TemporaryDirectory, _ path: String, _ listener: Int32) throws -> Void) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.appending("ingest.sock")
         let listener = try makeListeningUnixSocket(path: path)
         defer { close(listener) }
+        try body(directory, path, listener)
+    }
 
-        #expect(ListenFDs.isListeningUnixStreamSocket(listener))
-        #expect(ListenFDs.isListeningUnixStreamSocket(listener, path: path))
-        #expect(!ListenFDs.isListeningUnixStreamSocket(listener, path: directory.appending("other.sock")))
-        #expect(throws: Never.self) { try ListenFDs.requireListeningUnixStreamSocket(listener, path: path) }
-        #expect(ListenFDs.unixSocketPath(of: listener) == path)
+    @Test
+    func aListeningUnixStreamSocketPassesWithAndWithoutItsPath() throws {
+        try withListener { directory, path, listener in
+            #expect(ListenFDs.isListeningUnixStreamSocket(listener))
+            #expect(ListenFDs.isListeningUnixStreamSocket(listener, path: path))
+            #expect(!ListenFDs.isListeningUnixStreamSocket(listener, path: directory.appending("other.sock")))
+            #expect(throws: Never.self) { try ListenFDs.requireListeningUnixStreamSocket(listener, path: path) }
+            #expect(ListenFDs.unixSocketPath(of: listener) == path)
+        }
     }
 
     @Test
     func aSocketAtAnotherPathIsRefusedNamingBothPaths() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.appending("ingest.sock")
-        let listener = try makeListeningUnixSocket(path: path)
-        defer { close(listener) }
-
-        let wanted = directory.appending("expected.sock")
-        let error = try #require(throws: SystemdError.self) {
-            try ListenFDs.requireListeningUnixStreamSocket(listener, path: wanted)
+        try withListener { directory, path, listener in
+            let wanted = directory.appending("expected.sock")
+            let error = try #require(throws: SystemdError.self) {
+                try ListenFDs.requireListeningUnixStreamSocket(listener, path: wanted)
+            }
+            #expect(error.code == .unexpectedSocket)
+            #expect(
+                error.message
+                    == "inherited file descriptor \(listener) is a Unix stream socket at \(path), listening,"
+                    + " not a listening Unix stream socket at \(wanted) (check ListenStream= in the socket unit)"
+            )
         }
-        #expect(error.code == .unexpectedSocket)
-        #expect(
-            error.message
-                == "inherited file descriptor \(listener) is a Unix stream socket at \(path), listening,"
-                + " not a listening Unix stream socket at \(wanted) (check ListenStream= in the socket unit)"
-        )
     }
 
-    @Test
-    func aUnixStreamSocketThatDoesNotListenIsRefused() throws {
+    /// A bound Unix socket that is not a listening stream socket, and how the refusal names it
+    /// (`PATH` stands for the socket's path).
+    @Test(arguments: [
+        (SOCK_STREAM, "is a Unix stream socket at PATH, not listening, not a listening"),
+        (SOCK_DGRAM, "is a Unix datagram socket at PATH, not a listening"),
+    ])
+    func aBoundUnixSocketThatIsNotAListeningStreamIsRefused(type: __socket_type, described: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.appending("bound.sock")
-        let bound = try makeBoundUnixSocket(type: SOCK_STREAM, path: path)
+        let bound = try makeBoundUnixSocket(type: type, path: path)
         defer { close(bound) }
 
         #expect(!ListenFDs.isListeningUnixStreamSocket(bound))
         let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(bound) }
-        #expect(error.message.contains("is a Unix stream socket at \(path), not listening, not a listening"))
-    }
-
-    @Test
-    func aUnixDatagramSocketIsRefused() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.appending("dgram.sock")
-        let datagram = try makeBoundUnixSocket(type: SOCK_DGRAM, path: path)
-        defer { close(datagram) }
-
-        #expect(!ListenFDs.isListeningUnixStreamSocket(datagram))
-        let error = try #require(throws: SystemdError.self) { try ListenFDs.requireListeningUnixStreamSocket(datagram) }
-        #expect(error.message.contains("is a Unix datagram socket at \(path), not a listening"))
+        #expect(error.message.contains(described.replacing("PATH", with: path)))
     }
 
     @Test
     func aListeningTcpSocketIsRefusedAsIPv4() throws {
-        let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(tcp >= 0)
+        let tcp = try makeSocket(AF_INET, SOCK_STREAM)
         defer { close(tcp) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(bound == 0 && listen(tcp, 1) == 0)
+        try #require(bindSocket(tcp, to: address) == 0 && listen(tcp, 1) == 0)
 
         #expect(!ListenFDs.isListeningUnixStreamSocket(tcp))
         #expect(ListenFDs.unixSocketPath(of: tcp) == nil)
@@ -120,8 +108,7 @@ struct ListenFDsSocketCheckTests {
 
     @Test
     func anAbstractUnixSocketPathIsShownWithAnAtSign() throws {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(descriptor >= 0)
+        let descriptor = try makeSocket(AF_UNIX, SOCK_STREAM)
         defer { close(descriptor) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -131,10 +118,7 @@ struct ListenFDsSocketCheckTests {
             raw.baseAddress!.advanced(by: 1).copyMemory(from: name, byteCount: name.count)
         }
         let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + 1 + name.count)
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        try #require(bound == 0)
+        try #require(bindSocket(descriptor, to: address, length: length) == 0)
 
         #expect(ListenFDs.unixSocketPath(of: descriptor) == "@millimetric-test-\(getpid())")
     }

@@ -51,11 +51,8 @@ extension ProcessStateTests {
             // Two names for one descriptor: fd 3 is only made close-on-exec, never used.
             try withEnvironment(["LISTEN_PID": "\(getpid())", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "ingest:metrics"]) {
                 () throws -> Void in
-                #expect {
-                    try ListenFDs.takeWithNames()
-                } throws: { error in
-                    (error as? SystemdError)?.code == .invalidListenEnvironment
-                }
+                let error = try #require(throws: SystemdError.self) { try ListenFDs.takeWithNames() }
+                #expect(error.code == .invalidListenEnvironment)
             }
         }
 

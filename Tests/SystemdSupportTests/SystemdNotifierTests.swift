@@ -34,46 +34,33 @@ extension ProcessStateTests {
             }
         }
 
-        @Test
-        func readyWithStatusArrivesAsOneDatagram() throws {
-            try withNotifySocket { socket throws in
-                #expect(try SystemdNotifier().notifyReady(status: "outbox open, 0 queued") == true)
-                #expect(socket.receive() == "READY=1\nSTATUS=outbox open, 0 queued")
+        /// A convenience call and the one datagram it must send.
+        struct Call: Sendable, CustomTestStringConvertible {
+            var datagram: String
+            var send: @Sendable (SystemdNotifier) throws -> Bool
+            var testDescription: String { datagram.debugDescription }
+
+            init(_ datagram: String, _ send: @escaping @Sendable (SystemdNotifier) throws -> Bool) {
+                self.datagram = datagram
+                self.send = send
             }
         }
 
-        @Test
-        func readyWithoutStatusSendsOnlyReady() throws {
+        @Test(arguments: [
+            Call("READY=1\nSTATUS=outbox open, 0 queued") { try $0.notifyReady(status: "outbox open, 0 queued") },
+            Call("READY=1") { try $0.notifyReady() },
+            Call("STATUS=12 queued; upstream ok") { try $0.notifyStatus("12 queued; upstream ok") },
+            Call("WATCHDOG=1") { try $0.notifyWatchdog() },
+            Call("STOPPING=1") { try $0.notifyStopping() },
+            Call("STOPPING=1\nSTATUS=draining") { try $0.notifyStopping(status: "draining") },
+            // A status with line breaks cannot inject another assignment.
+            Call("STATUS=bad READY=1  x") { try $0.notifyStatus("bad\nREADY=1\r\nx") },
+        ])
+        func eachCallArrivesAsOneDatagram(_ call: Call) throws {
             try withNotifySocket { socket throws in
-                try SystemdNotifier().notifyReady()
-                #expect(socket.receive() == "READY=1")
-            }
-        }
-
-        @Test
-        func statusSendsTheStatusLine() throws {
-            try withNotifySocket { socket throws in
-                try SystemdNotifier().notifyStatus("12 queued; upstream ok")
-                #expect(socket.receive() == "STATUS=12 queued; upstream ok")
-            }
-        }
-
-        @Test
-        func watchdogSendsWatchdogEqualsOne() throws {
-            try withNotifySocket { socket throws in
-                try SystemdNotifier().notifyWatchdog()
-                #expect(socket.receive() == "WATCHDOG=1")
-            }
-        }
-
-        @Test
-        func stoppingSendsStoppingWithOptionalStatus() throws {
-            try withNotifySocket { socket throws in
-                let notifier = SystemdNotifier()
-                try notifier.notifyStopping()
-                #expect(socket.receive() == "STOPPING=1")
-                try notifier.notifyStopping(status: "draining")
-                #expect(socket.receive() == "STOPPING=1\nSTATUS=draining")
+                #expect(try call.send(SystemdNotifier()))
+                #expect(socket.receive() == call.datagram)
+                #expect(!socket.hasPendingDatagram())
             }
         }
 
@@ -100,14 +87,6 @@ extension ProcessStateTests {
             try withNotifySocket { socket throws in
                 try SystemdNotifier().send([.status("a"), .watchdog, .extendTimeout(.seconds(20)), .ready])
                 #expect(socket.receive() == "STATUS=a\nWATCHDOG=1\nEXTEND_TIMEOUT_USEC=20000000\nREADY=1")
-            }
-        }
-
-        @Test
-        func aStatusWithLineBreaksCannotInjectAnotherAssignment() throws {
-            try withNotifySocket { socket throws in
-                try SystemdNotifier().notifyStatus("bad\nREADY=1\r\nx")
-                #expect(socket.receive() == "STATUS=bad READY=1  x")
             }
         }
 

@@ -53,10 +53,23 @@ struct TemporaryDirectory {
     }
 }
 
+/// bind(2) to any `sockaddr_*` structure; `length` for an address shorter than its structure.
+func bindSocket<Address>(_ descriptor: Int32, to address: Address, length: socklen_t = socklen_t(MemoryLayout<Address>.size)) -> Int32 {
+    withUnsafePointer(to: address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+}
+
+/// A new close-on-exec socket of `domain` and `type`; the caller closes it.
+func makeSocket(_ domain: Int32, _ type: __socket_type) throws -> Int32 {
+    let descriptor = socket(domain, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    try #require(descriptor >= 0, "socket failed: errno \(errno)")
+    return descriptor
+}
+
 /// Creates a close-on-exec Unix socket of `type` bound to `path`.
 func makeBoundUnixSocket(type: __socket_type, path: String) throws -> Int32 {
-    let descriptor = socket(AF_UNIX, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    try #require(descriptor >= 0, "socket failed: errno \(errno)")
+    let descriptor = try makeSocket(AF_UNIX, type)
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
@@ -65,11 +78,7 @@ func makeBoundUnixSocket(type: __socket_type, path: String) throws -> Int32 {
         raw.copyBytes(from: bytes)
         raw[bytes.count] = 0
     }
-    let status = withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
+    let status = bindSocket(descriptor, to: address)
     if status != 0 {
         let error = errno
         close(descriptor)

@@ -43,11 +43,8 @@ extension ProcessStateTests {
         @Test(arguments: ["soon", "0", "-5", "18446744073709551615"])
         func aMalformedWatchdogUsecThrows(value: String) throws {
             try withEnvironment(["WATCHDOG_USEC": value, "WATCHDOG_PID": nil]) { () throws -> Void in
-                #expect {
-                    try WatchdogConfiguration.fromEnvironment()
-                } throws: { error in
-                    (error as? SystemdError)?.code == .invalidWatchdogEnvironment
-                }
+                let error = try #require(throws: SystemdError.self) { try WatchdogConfiguration.fromEnvironment() }
+                #expect(error.code == .invalidWatchdogEnvironment)
             }
         }
 

@@ -99,7 +99,7 @@ struct DrainBench: ParsableCommand {
                     name: "d\(number)", backlog: backlog, binaries: binaries, directory: directory)
                 print(
                     "  unlimited \(Format.count(backlog)): \(Format.rate(result.drain.rate)) events/s after a wait of \(Format.fixed(result.drain.waitSeconds)) s, "
-                        + "\(result.duplicates) duplicates, peak RSS \(Format.megabytes(kilobytes: result.drainPeakKilobytes))"
+                        + "\(result.drain.duplicates) duplicates, peak RSS \(Format.megabytes(kilobytes: result.drain.peakKilobytes))"
                 )
                 unlimited.append(result)
             }
@@ -109,7 +109,7 @@ struct DrainBench: ParsableCommand {
             let result = try runLimited(
                 name: "d\(number)", backlog: limitedBacklog, binaries: binaries, directory: directory)
             print(
-                "  limited \(Format.count(limitedBacklog)): steady \(Format.rate(result.steadyRate)) events/s, \(result.tooManyRequests) × 429"
+                "  limited \(Format.count(limitedBacklog)): steady \(Format.rate(result.steadyRate)) events/s, \(result.drain.tooManyRequests) × 429"
             )
             limited = result
         }
@@ -124,24 +124,13 @@ struct DrainBench: ParsableCommand {
     // MARK: - Runs
 
     /// A stand-in (down) and a relay pointed at it, with a prefilled backlog.
-    final class Setup {
+    struct Setup {
         let standIn: StandInProcess
-        /// The relay that prefilled; after a restart, the one that drains.
+        /// The relay that prefilled; after a restart (`drain` changes it), the one that drains.
         var relay: RelayProcess
         let startKilobytes: Int?
         let prefill: LoadSummary
         let prefillPeakKilobytes: Int?
-
-        init(
-            standIn: StandInProcess, relay: RelayProcess, startKilobytes: Int?, prefill: LoadSummary,
-            prefillPeakKilobytes: Int?
-        ) {
-            self.standIn = standIn
-            self.relay = relay
-            self.startKilobytes = startKilobytes
-            self.prefill = prefill
-            self.prefillPeakKilobytes = prefillPeakKilobytes
-        }
 
         func stop() {
             _ = try? relay.stop()
@@ -187,14 +176,20 @@ struct DrainBench: ParsableCommand {
     }
 
     /// What a drain saw: the stand-in's event count each time it changed, from the moment
-    /// delivery could resume (sample 0, zero events).
+    /// delivery could resume (sample 0, zero events); the stand-in's answers meanwhile; the
+    /// relay's peak RSS and CPU time.
     struct Drain {
         var samples: [Sample]
-        var polledPeakRSSKilobytes: Int
         /// Whether VmHWM covers the drain only (reset after the prefill, or a fresh process).
         var peakIsDrainOnly: Bool
+        /// VmHWM when it covers the drain only, else the higher of it and the polled VmRSS.
+        var peakKilobytes: Int?
         var relayCPUSeconds: Double?
         var standInCPUSeconds: Double?
+        /// Counted until half a second after the last arrival (late duplicates, if any).
+        var duplicates: Int
+        var accepted: Int
+        var tooManyRequests: Int
         var first: Sample { samples[1] }
         var last: Sample { samples.last! }
         var waitSeconds: Double { Monotonic.seconds(from: samples[0].time, to: first.time) }
@@ -206,8 +201,9 @@ struct DrainBench: ParsableCommand {
     /// Lets delivery resume (the stand-in's `faults` switch `down` off) and polls every 20 ms
     /// until the stand-in holds `backlog` events.
     func drain(
-        _ setup: Setup, backlog: Int, faults: [String: Any], timeout: Double, directory: TemporaryDirectory, name: String
+        _ setup: inout Setup, backlog: Int, faults: [String: Any], timeout: Double, directory: TemporaryDirectory, name: String
     ) throws -> Drain {
+        let before = try setup.standIn.counters()
         var peakIsDrainOnly: Bool
         let start: UInt64
         let standInCPU = ProcStatus.cpuSeconds(pid: setup.standIn.child.pid)
@@ -243,14 +239,19 @@ struct DrainBench: ParsableCommand {
             }
             Monotonic.sleep(seconds: 0.02)
         }
+        let relayCPUSeconds = relayCPU.flatMap { atStart in ProcStatus.cpuSeconds(pid: setup.relay.pid).map { $0 - atStart } }
+        let standInCPUSeconds = standInCPU.flatMap { atStart in
+            ProcStatus.cpuSeconds(pid: setup.standIn.child.pid).map { $0 - atStart }
+        }
+        let hwm = ProcStatus.peakRSSKilobytes(pid: setup.relay.pid)
+        Monotonic.sleep(seconds: 0.5)  // late duplicates, if any
+        let after = try setup.standIn.counters()
         return Drain(
-            samples: samples, polledPeakRSSKilobytes: peakRSS, peakIsDrainOnly: peakIsDrainOnly,
-            relayCPUSeconds: relayCPU.flatMap { before in
-                ProcStatus.cpuSeconds(pid: setup.relay.pid).map { $0 - before }
-            },
-            standInCPUSeconds: standInCPU.flatMap { before in
-                ProcStatus.cpuSeconds(pid: setup.standIn.child.pid).map { $0 - before }
-            })
+            samples: samples, peakIsDrainOnly: peakIsDrainOnly, peakKilobytes: peakIsDrainOnly ? hwm : max(hwm ?? 0, peakRSS),
+            relayCPUSeconds: relayCPUSeconds, standInCPUSeconds: standInCPUSeconds,
+            duplicates: after.duplicates - before.duplicates,
+            accepted: after.count(status: 202) - before.count(status: 202),
+            tooManyRequests: after.count(status: 429) - before.count(status: 429))
     }
 
     struct UnlimitedResult {
@@ -259,64 +260,47 @@ struct DrainBench: ParsableCommand {
         var startKilobytes: Int?
         var prefillPeakKilobytes: Int?
         var drain: Drain
-        var duplicates: Int
-        var requests: Int
-        var drainPeakKilobytes: Int?
     }
 
     func runUnlimited(name: String, backlog: Int, binaries: Binaries, directory: TemporaryDirectory) throws
         -> UnlimitedResult
     {
-        let setup = try prepare(
+        var setup = try prepare(
             name: name, backlog: backlog, standInArguments: ["--no-rate-limits"],
             relaySettings: ["batch_rate": "1000000", "batch_burst": "1000000", "max_in_flight": "4"],
             binaries: binaries, directory: directory)
         defer { setup.stop() }
-        let before = try setup.standIn.counters()
         let drain = try drain(
-            setup, backlog: backlog, faults: ["down": false], timeout: 40 + Double(backlog) / 10_000,
+            &setup, backlog: backlog, faults: ["down": false], timeout: 40 + Double(backlog) / 10_000,
             directory: directory, name: name)
-        let hwm = ProcStatus.peakRSSKilobytes(pid: setup.relay.pid)
-        Monotonic.sleep(seconds: 0.5)  // late duplicates, if any
-        let after = try setup.standIn.counters()
         return UnlimitedResult(
             backlog: backlog, prefillRate: setup.prefill.eventsPerSecond, startKilobytes: setup.startKilobytes,
-            prefillPeakKilobytes: setup.prefillPeakKilobytes, drain: drain,
-            duplicates: after.duplicates - before.duplicates,
-            requests: after.count(status: 202) - before.count(status: 202),
-            drainPeakKilobytes: drain.peakIsDrainOnly ? hwm : max(hwm ?? 0, drain.polledPeakRSSKilobytes))
+            prefillPeakKilobytes: setup.prefillPeakKilobytes, drain: drain)
     }
 
     struct LimitedResult {
         var backlog: Int
         var prefillRate: Double
         var drain: Drain
-        var steadyFrom: Int
-        var steadyEvents: Int
-        var steadySeconds: Double
-        var steadyRate: Double
-        var tooManyRequests: Int
-        var accepted: Int
-        var duplicates: Int
-        var drainPeakKilobytes: Int?
+        /// The first arrival of the steady window, which runs to the last arrival.
+        var steadyStart: Sample
+        var steadyEvents: Int { drain.last.events - steadyStart.events }
+        var steadySeconds: Double { Monotonic.seconds(from: steadyStart.time, to: drain.last.time) }
+        var steadyRate: Double { steadySeconds > 0 ? Double(steadyEvents) / steadySeconds : .nan }
     }
 
     func runLimited(name: String, backlog: Int, binaries: Binaries, directory: TemporaryDirectory) throws
         -> LimitedResult
     {
-        let setup = try prepare(
+        var setup = try prepare(
             name: name, backlog: backlog, standInArguments: [], relaySettings: [:], binaries: binaries,
             directory: directory)
         defer { setup.stop() }
-        let before = try setup.standIn.counters()
         let expected = Double(backlog) / (Self.apiBatchRate * Double(Self.batchEvents))
         let drain = try drain(
-            setup, backlog: backlog, faults: ["down": false, "latency_ms": latencyMs],
+            &setup, backlog: backlog, faults: ["down": false, "latency_ms": latencyMs],
             timeout: 40 + expected * 1.5,
             directory: directory, name: name)
-        let hwm = ProcStatus.peakRSSKilobytes(pid: setup.relay.pid)
-        Monotonic.sleep(seconds: 0.5)
-        let after = try setup.standIn.counters()
         // The stand-in's request log (arrival and answer times, statuses), kept with --keep.
         if let log = try? setup.standIn.admin("/_admin/log") {
             _ = FileManager.default.createFile(
@@ -325,16 +309,9 @@ struct DrainBench: ParsableCommand {
         // Steady: from the first arrival past half the backlog (and past twice the burst, which
         // the buckets allow at once) to the last arrival.
         let steadyFrom = max(backlog / 2, 2 * Self.apiBatchBurst * Self.batchEvents)
-        let steadyStart = drain.samples.first { $0.events >= steadyFrom } ?? drain.first
-        let steadySeconds = Monotonic.seconds(from: steadyStart.time, to: drain.last.time)
         return LimitedResult(
-            backlog: backlog, prefillRate: setup.prefill.eventsPerSecond, drain: drain, steadyFrom: steadyStart.events,
-            steadyEvents: drain.last.events - steadyStart.events, steadySeconds: steadySeconds,
-            steadyRate: steadySeconds > 0 ? Double(drain.last.events - steadyStart.events) / steadySeconds : .nan,
-            tooManyRequests: after.count(status: 429) - before.count(status: 429),
-            accepted: after.count(status: 202) - before.count(status: 202),
-            duplicates: after.duplicates - before.duplicates,
-            drainPeakKilobytes: drain.peakIsDrainOnly ? hwm : max(hwm ?? 0, drain.polledPeakRSSKilobytes))
+            backlog: backlog, prefillRate: setup.prefill.eventsPerSecond, drain: drain,
+            steadyStart: drain.samples.first { $0.events >= steadyFrom } ?? drain.first)
     }
 
     // MARK: - Reports
@@ -349,12 +326,12 @@ struct DrainBench: ParsableCommand {
         for result in results {
             table.add([
                 Format.count(result.backlog), Format.rate(result.prefillRate), Format.fixed(result.drain.waitSeconds),
-                Format.fixed(result.drain.seconds), Format.rate(result.drain.rate), Format.count(result.requests),
-                Format.count(result.duplicates), result.drain.relayCPUSeconds.map { Format.fixed($0) } ?? "n/a",
+                Format.fixed(result.drain.seconds), Format.rate(result.drain.rate), Format.count(result.drain.accepted),
+                Format.count(result.drain.duplicates), result.drain.relayCPUSeconds.map { Format.fixed($0) } ?? "n/a",
                 result.drain.standInCPUSeconds.map { Format.fixed($0) } ?? "n/a",
                 Format.megabytes(kilobytes: result.startKilobytes),
                 Format.megabytes(kilobytes: result.prefillPeakKilobytes),
-                Format.megabytes(kilobytes: result.drainPeakKilobytes),
+                Format.megabytes(kilobytes: result.drain.peakKilobytes),
             ])
         }
         let peakNote: String
@@ -389,15 +366,15 @@ struct DrainBench: ParsableCommand {
             Format.count(result.backlog), Format.fixed(result.drain.waitSeconds), Format.fixed(result.drain.seconds),
             Format.rate(result.drain.rate),
             "\(Format.count(result.steadyEvents)) ev / \(Format.fixed(result.steadySeconds)) s",
-            Format.rate(result.steadyRate), Format.percent(result.steadyRate / target), Format.count(result.accepted),
-            Format.count(result.tooManyRequests), Format.count(result.duplicates),
-            Format.megabytes(kilobytes: result.drainPeakKilobytes),
+            Format.rate(result.steadyRate), Format.percent(result.steadyRate / target), Format.count(result.drain.accepted),
+            Format.count(result.drain.tooManyRequests), Format.count(result.drain.duplicates),
+            Format.megabytes(kilobytes: result.drain.peakKilobytes),
         ])
         return """
             Drain under the API's limits (stand-in defaults: batch 5/s burst 20; relay defaults; latency_ms \(latencyMs); --resume \(resume.rawValue)); \
             targets: steady >= 95 % of 2,500 events/s, 0 × 429
             \(table.render())
-            steady = from the first arrival at or past \(Format.count(result.steadyFrom)) events (half the backlog, past the burst) \
+            steady = from the first arrival at or past \(Format.count(result.steadyStart.events)) events (half the backlog, past the burst) \
             to the last; overall = from the first arrival, burst included.
             """
     }

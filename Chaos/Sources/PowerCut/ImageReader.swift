@@ -1,6 +1,8 @@
 import CPowerCutSQLite
 
-/// One row of the `events` table of an image.
+/// One row of the `events` table of an image. It has the fields of the relay's `QueuedRow` on
+/// purpose: the checker reads the image apart from the relay's code (see `ImageReader`), so it
+/// keeps its own row type instead of sharing the one it checks.
 struct ImageRow: Sendable {
     var seq: Int64
     var kind: Int

@@ -209,13 +209,7 @@ public struct RelayConfiguration: Sendable, Equatable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> APIKey {
         func read(_ path: String, source: String) throws(ConfigurationError) -> APIKey {
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw ConfigurationError("cannot read the API key from \(source) \(path): \(error.reason)")
-            }
-            return try APIKey(text, source: "\(source) \(path)")
+            try APIKey(readingFile: path, what: "the API key from \(source) \(path)", source: "\(source) \(path)")
         }
         if let path = keyFileFlag { return try read(path, source: "--key-file") }
         if let directory = environment["CREDENTIALS_DIRECTORY"] {

@@ -50,11 +50,11 @@ public struct RelayDaemon: Sendable {
         }
         // Metrics go to Prometheus only when a listener is configured; the factory must be in
         // place before the first metric is created.
-        var metricsEndpoint: (registry: PrometheusCollectorRegistry, host: String, port: Int)?
+        var metricsEndpoint: MetricsServer.Endpoint?
         if let listen = configuration.metricsListen, let (host, port) = ValueParsing.hostPort(listen) {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry))
-            metricsEndpoint = (registry, host, port)
+            metricsEndpoint = MetricsServer.Endpoint(registry: registry, host: host, port: port)
         }
         let metrics = RelayMetrics()
         let commits = CommitListener()
@@ -161,9 +161,7 @@ public struct RelayDaemon: Sendable {
             let refresher = ScrapeRefresher(
                 metrics: metrics, process: ProcessMetrics(), maximumBytes: configuration.maxOutboxBytes, logger: logger,
                 snapshot: { writer.snapshot }, upstream: { drainer.current.state }, deadLetters: { try DeadLetterStore(databasePath: databasePath).count() })
-            metricsServer = MetricsServer(
-                registry: metricsEndpoint.registry, host: metricsEndpoint.host, port: metricsEndpoint.port, group: group, logger: logger,
-                beforeScrape: { refresher.refresh() })
+            metricsServer = MetricsServer(endpoint: metricsEndpoint, group: group, logger: logger, beforeScrape: { refresher.refresh() })
         }
 
         let watchdog: WatchdogConfiguration?

@@ -82,34 +82,36 @@ extension RetryAfter {
 
         /// `06 Nov 1994 08:49:37 GMT`, after `Sun, `.
         private mutating func imfFixdate() -> Double? {
-            guard let day = number(digits: 2), take(" "),
-                let month = month(), take(" "),
-                let year = number(digits: 4), take(" "),
-                let time = timeOfDay(), take(" "),
-                take("GMT"), bytes.isEmpty
-            else { return nil }
-            return Self.secondsSince1970(year: year, month: month, day: day, time: time)
+            guard let date = dayMonthYearTime(separator: " ", yearDigits: 4) else { return nil }
+            return Self.secondsSince1970(year: date.year, month: date.month, day: date.day, time: date.time)
         }
 
         /// `06-Nov-94 08:49:37 GMT`, after `Sunday, `.
         private mutating func rfc850Date() -> Double? {
-            guard let day = number(digits: 2), take("-"),
-                let month = month(), take("-"),
-                let twoDigitYear = number(digits: 2), take(" "),
-                let time = timeOfDay(), take(" "),
-                take("GMT"), bytes.isEmpty
-            else { return nil }
+            guard let date = dayMonthYearTime(separator: "-", yearDigits: 2) else { return nil }
             // RFC 9110 §5.6.7: a year more than 50 years in the future is the most recent past
             // year with the same last two digits; so the year is the one with those digits in
             // the century ending 50 years from now (from 2050 on, that can be the next century).
             let currentYear = Self.civilYear(secondsSince1970: now.timeIntervalSince1970)
-            var year = currentYear - currentYear % 100 + twoDigitYear
+            var year = currentYear - currentYear % 100 + date.year
             if year > currentYear + 50 {
                 year -= 100
             } else if year <= currentYear - 50 {
                 year += 100
             }
-            return Self.secondsSince1970(year: year, month: month, day: day, time: time)
+            return Self.secondsSince1970(year: year, month: date.month, day: date.day, time: date.time)
+        }
+
+        /// The rest of both formats above: day, month and year joined by `separator`, then the
+        /// time of day and `GMT`, and nothing after.
+        private mutating func dayMonthYearTime(separator: String, yearDigits: Int) -> (day: Int, month: Int, year: Int, time: Int)? {
+            guard let day = number(digits: 2), take(separator),
+                let month = month(), take(separator),
+                let year = number(digits: yearDigits), take(" "),
+                let time = timeOfDay(), take(" "),
+                take("GMT"), bytes.isEmpty
+            else { return nil }
+            return (day, month, year, time)
         }
 
         /// `Nov  6 08:49:37 1994`, after `Sun `.

@@ -11,27 +11,28 @@ import ServiceLifecycle
 /// Each scrape first runs `beforeScrape` (which brings the gauges up to date and may read the
 /// database) on NIO's thread pool, never on an event loop, then answers with the registry's text.
 final class MetricsServer: Service, Sendable {
-    private let registry: PrometheusCollectorRegistry
-    private let host: String
-    private let port: Int
+    /// What is served and where: the registry the metrics factory writes to, made before the
+    /// first metric, and the `metrics_listen` address.
+    struct Endpoint: Sendable {
+        var registry: PrometheusCollectorRegistry
+        var host: String
+        var port: Int
+    }
+
+    private let endpoint: Endpoint
     private let group: any EventLoopGroup
     private let beforeScrape: @Sendable () -> Void
     private let logger: Logger
 
-    init(
-        registry: PrometheusCollectorRegistry, host: String, port: Int, group: any EventLoopGroup, logger: Logger,
-        beforeScrape: @escaping @Sendable () -> Void = {}
-    ) {
-        self.registry = registry
-        self.host = host
-        self.port = port
+    init(endpoint: Endpoint, group: any EventLoopGroup, logger: Logger, beforeScrape: @escaping @Sendable () -> Void = {}) {
+        self.endpoint = endpoint
         self.group = group
         self.beforeScrape = beforeScrape
         self.logger = logger
     }
 
     func run() async throws {
-        let registry = self.registry
+        let registry = endpoint.registry
         let beforeScrape = self.beforeScrape
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -41,7 +42,7 @@ final class MetricsServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry, beforeScrape: beforeScrape))
                 }
             }
-            .bind(host: host, port: port).get()
+            .bind(host: endpoint.host, port: endpoint.port).get()
         // With port 0 the kernel picks a free port: the log line says which.
         logger.info("metrics listening", metadata: [
             "metrics.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",

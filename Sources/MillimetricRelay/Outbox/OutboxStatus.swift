@@ -47,12 +47,6 @@ public struct OutboxStatus: Sendable, Equatable, Codable {
         public var path: String
         public var status: Int
         public var count: Int64
-
-        public init(path: String, status: Int, count: Int64) {
-            self.path = path
-            self.status = status
-            self.count = count
-        }
     }
     /// `/v1/batch` requests a second the drainer last allowed itself: `batch_rate` for a relay
     /// alone on its key, less while other relays share it (issue #12).

@@ -33,12 +33,6 @@ public enum ReloadedKeyFile {
         guard (status.st_mode & S_IFMT) == S_IFREG, status.st_uid == geteuid(), status.st_mode & 0o077 == 0 else {
             throw ConfigurationError("refusing \(path): it must be a regular file owned by this user with mode 0400 (written by the unit's ExecReload=)")
         }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigurationError("cannot read the reloaded API key \(path): \(error.reason)")
-        }
-        return try APIKey(text, source: "systemctl reload (\(path))")
+        return try APIKey(readingFile: path, what: "the reloaded API key \(path)", source: "systemctl reload (\(path))")
     }
 }

@@ -58,26 +58,37 @@ import Testing
         return channel
     }
 
+    /// A user event (the daemon's stop, the end of the client's input) through the pipeline, on
+    /// the channel's event loop.
+    static func fire(_ event: any Sendable, on channel: NIOAsyncTestingChannel) async throws {
+        try await channel.testingEventLoop.executeInContext {
+            channel.pipeline.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// One answer for each line, in order: stored, or refused because the daemon is stopping.
+    static func expectStoredOrShuttingDown(_ answers: [String], _ ids: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(answers.count == ids.count, "lines read: \(ids); answers: \(answers)", sourceLocation: sourceLocation)
+        for (answer, id) in zip(answers, ids) {
+            #expect(
+                answer == #"{"ok":true,"event_id":"\#(id)"}"# || answer.contains(#""error":"shutting_down""#), "line \(id) got \(answer)",
+                sourceLocation: sourceLocation)
+        }
+    }
+
     @Test func aLastLineEndedByTheClientsHalfCloseWhileQuiescingIsAnswered() async throws {
         try await Self.withBlockedWriter { writer, release in
             let channel = try await Self.channel(writer)
             // A line in its commit when the stop comes keeps the connection open.
             try await channel.writeInbound(ByteBuffer(string: Self.line("before-1")))
-            try await channel.testingEventLoop.executeInContext {
-                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-            }
+            try await Self.fire(ChannelShouldQuiesceEvent(), on: channel)
             // The read armed before the stop brings a line and a last line without "\n", then
             // the end of the client's input: both count as lines (SPEC §4).
             try await channel.writeInbound(ByteBuffer(string: Self.line("after-1") + #"{"event":"page","event_id":"last"}"#))
-            try await channel.testingEventLoop.executeInContext {
-                channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-            }
+            try await Self.fire(ChannelEvent.inputClosed, on: channel)
             try release()
             let answers = try await Self.answers(channel, count: 3)
-            #expect(answers.count == 3, "\(answers)")
-            for (answer, id) in zip(answers, ["before-1", "after-1", "last"]) {
-                #expect(answer == #"{"ok":true,"event_id":"\#(id)"}"# || answer.contains(#""error":"shutting_down""#), "line \(id) got \(answer)")
-            }
+            Self.expectStoredOrShuttingDown(answers, ["before-1", "after-1", "last"])
             try await channel.closeFuture.get()
         }
     }
@@ -88,17 +99,12 @@ import Testing
             // One read before the daemon starts stopping (its commit waits); then the stop; then
             // the read that was already armed delivers more lines, the last one cut short.
             try await channel.writeInbound(ByteBuffer(string: Self.line("before-1")))
-            try await channel.testingEventLoop.executeInContext {
-                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-            }
+            try await Self.fire(ChannelShouldQuiesceEvent(), on: channel)
             try await channel.writeInbound(ByteBuffer(string: Self.line("after-1") + Self.line("after-2") + #"{"event":"par"#))
             try release()
 
             let answers = try await Self.answers(channel, count: 3)
-            #expect(answers.count == 3, "lines read: 3 complete ones; answers: \(answers)")
-            for (answer, id) in zip(answers, ["before-1", "after-1", "after-2"]) {
-                #expect(answer == #"{"ok":true,"event_id":"\#(id)"}"# || answer.contains(#""error":"shutting_down""#), "line \(id) got \(answer)")
-            }
+            Self.expectStoredOrShuttingDown(answers, ["before-1", "after-1", "after-2"])
             // Everything read is answered: the connection closes (the partial line was never a line).
             try await channel.closeFuture.get()
             #expect(try await channel.readOutbound(as: ByteBuffer.self) == nil)

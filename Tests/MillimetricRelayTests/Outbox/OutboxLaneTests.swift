@@ -10,16 +10,10 @@ import Testing
 /// The outbox's two lanes (issue 16): an outbox of schema v2 migrates, backfill rows are
 /// numbered apart, the reader sends live rows first, and settlement and forget see both lanes.
 @Suite struct OutboxLaneTests {
-    let directory: URL
-    var path: String { directory.appendingPathComponent("outbox.sqlite").path }
+    let outbox: OutboxFile
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-lanes-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    func openWriter() throws -> OutboxWriter {
-        try OutboxWriter(path: path, synchronous: .normal, maximumBytes: 1 << 30, logger: Logger(label: "test"))
+        outbox = try OutboxFile("outbox-lanes")
     }
 
     static func store(_ lines: [String], lane: OutboxLane, receivedAt: Int64 = 1, in writer: OutboxWriter) throws -> [Int64] {
@@ -38,10 +32,9 @@ import Testing
     }
 
     @Test func anOutboxOfSchemaV2MigratesWithItsRowsInTheLiveLane() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
         // An outbox as the previous release left it: schema v2, two queued rows.
         do {
-            let connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            let connection = try SQLiteConnection(path: outbox.path, mode: .readWriteCreate)
             try connection.execute(OutboxSchema.migrations[0])
             try connection.execute(OutboxSchema.migrations[1])
             try connection.execute("PRAGMA application_id = \(OutboxSchema.applicationID); PRAGMA user_version = 2")
@@ -53,7 +46,7 @@ import Testing
                 """)
             try connection.close()
         }
-        let writer = try openWriter()
+        let writer = try outbox.openWriter()
         #expect(writer.snapshot.queuedEvents == 2)
         #expect(writer.snapshot.lastSeq == 2)
         let backfill = try Self.store([#"{"event":"c"}"#, #"{"event":"d"}"#], lane: .backfill, in: writer)
@@ -62,7 +55,7 @@ import Testing
         #expect(backfill == [OutboxLane.backfillFloor, OutboxLane.backfillFloor + 1])
         #expect(live == [3])
 
-        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        let connection = try SQLiteConnection(path: outbox.path, mode: .readOnly)
         defer { try? connection.close() }
         #expect(try connection.scalarInt64("PRAGMA user_version") == OutboxSchema.currentVersion)
         #expect(OutboxSchema.currentVersion == 3)
@@ -70,19 +63,18 @@ import Testing
         #expect(try connection.scalarInt64("SELECT count(*) FROM events WHERE seq < 0") == 2)
 
         // Reopened, the writer numbers on after the last backfill row.
-        let reopened = try openWriter()
+        let reopened = try outbox.openWriter()
         defer { reopened.close() }
         #expect(try Self.store([#"{"event":"f"}"#], lane: .backfill, in: reopened) == [OutboxLane.backfillFloor + 2])
     }
 
     @Test func theReaderSendsLiveRowsFirstAndBackfillFillsTheRest() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = try openWriter()
+        let writer = try outbox.openWriter()
         defer { writer.close() }
         let now: Int64 = 1_000_000
         let backfill = try Self.store((0..<3).map { #"{"event":"b\#($0)"}"# }, lane: .backfill, receivedAt: now - 5_000, in: writer)
         let live = try Self.store((0..<2).map { #"{"event":"l\#($0)"}"# }, lane: .live, receivedAt: now - 2_000, in: writer)
-        let reader = try OutboxReader(path: path, flushInterval: .seconds(1))
+        let reader = try OutboxReader(path: outbox.path, flushInterval: .seconds(1))
         defer { reader.close() }
         var cursor = OutboxCursor()
 
@@ -108,15 +100,14 @@ import Testing
     }
 
     @Test func aToppedUpBatchHoldsLiveRowsFirstThenBackfillWithinTheEventAndByteLimits() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = try openWriter()
+        let writer = try outbox.openWriter()
         defer { writer.close() }
         let now: Int64 = 1_000_000
         // Every stored body has the same size, so the batch limits are easy to count.
         func line(_ name: String) -> String { #"{"event":"\#(name)","properties":{"pad":"\#(String(repeating: "x", count: 200))"}}"# }
         let backfill = try Self.store((0..<10).map { line("b\($0)") }, lane: .backfill, receivedAt: now - 5_000, in: writer)
         let live = try Self.store((0..<3).map { line("l\($0)") }, lane: .live, receivedAt: now - 2_000, in: writer)
-        let reader = try OutboxReader(path: path, flushInterval: .seconds(1))
+        let reader = try OutboxReader(path: outbox.path, flushInterval: .seconds(1))
         defer { reader.close() }
         let sizes = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 500, maximumBodyBytes: 1 << 20, now: now).rows.map(\.body.count)
         #expect(sizes.count == 13 && Set(sizes).count == 1)
@@ -142,14 +133,13 @@ import Testing
     }
 
     @Test func aMixedUnitSettlesBothLanesAndItsRetryFilterSeesAForgetOfABackfillRow() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = try openWriter()
+        let writer = try outbox.openWriter()
         defer { writer.close() }
         let now: Int64 = 1_000_000
         let backfill = try Self.store(
             (0..<4).map { #"{"event":"b\#($0)","user_id":"\#($0 == 1 ? "gone" : "kept")"}"# }, lane: .backfill, receivedAt: now - 5_000, in: writer)
         let live = try Self.store((0..<2).map { #"{"event":"l\#($0)","user_id":"kept"}"# }, lane: .live, receivedAt: now - 2_000, in: writer)
-        let reader = try OutboxReader(path: path, flushInterval: .seconds(1))
+        let reader = try OutboxReader(path: outbox.path, flushInterval: .seconds(1))
         defer { reader.close() }
         let rows = try reader.nextUnit(after: OutboxCursor(), maximumEvents: 4, maximumBodyBytes: 262_144, now: now).rows
         let unit = DeliveryUnit(rows[...])
@@ -163,7 +153,7 @@ import Testing
         // A 2xx settles both lanes' ranges: the unit's rows go, the rows after it stay.
         let result = try OutboxWriterTests.settle(Settlement(delivered: unit.seqRanges), in: writer)
         #expect(result.deliveredRows == 3)
-        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        let connection = try SQLiteConnection(path: outbox.path, mode: .readOnly)
         defer { try? connection.close() }
         #expect(try connection.scalarText("SELECT group_concat(seq, ',') FROM (SELECT seq FROM events WHERE kind = 0 ORDER BY seq)") == "\(backfill[2]),\(backfill[3])")
 
@@ -174,8 +164,7 @@ import Testing
     }
 
     @Test func settlementDeletesOneLaneAndForgetPurgesBoth() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = try openWriter()
+        let writer = try outbox.openWriter()
         defer { writer.close() }
         let backfill = try Self.store(
             [#"{"event":"b0","user_id":"u"}"#, #"{"event":"b1","user_id":"v"}"#, #"{"event":"b2","user_id":"v"}"#], lane: .backfill, in: writer)
@@ -187,7 +176,7 @@ import Testing
 
         let result = try OutboxWriterTests.settle(Settlement(delivered: [backfill[1]...backfill[2]]), in: writer)
         #expect(result.deliveredRows == 2)
-        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        let connection = try SQLiteConnection(path: outbox.path, mode: .readOnly)
         defer { try? connection.close() }
         #expect(try connection.scalarText("SELECT group_concat(event_id_kind, ',') FROM (SELECT kind || ':' || coalesce(user_id, '-') AS event_id_kind FROM events ORDER BY seq)") == "0:v,2:u")
     }

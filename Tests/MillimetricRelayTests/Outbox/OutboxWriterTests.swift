@@ -10,20 +10,14 @@ import Testing
 /// The outbox writer on a real database file: page size of new and existing outboxes, and the
 /// accounting of settlements.
 @Suite struct OutboxWriterTests {
-    let directory: URL
-    var path: String { directory.appendingPathComponent("outbox.sqlite").path }
+    let outbox: OutboxFile
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-writer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    func openWriter() throws -> OutboxWriter {
-        try OutboxWriter(path: path, synchronous: .normal, maximumBytes: 1 << 30, logger: Logger(label: "test"))
+        outbox = try OutboxFile("outbox-writer")
     }
 
     func pageSize() throws -> Int64? {
-        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        let connection = try SQLiteConnection(path: outbox.path, mode: .readOnly)
         defer { try? connection.close() }
         return try connection.scalarInt64("PRAGMA page_size")
     }
@@ -61,20 +55,19 @@ import Testing
     }
 
     @Test func aNewOutboxUses16KiBPagesAndAnExistingOneKeepsItsOwn() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = try openWriter()
+        let writer = try outbox.openWriter()
         _ = Self.store(try Self.events([#"{"event":"a"}"#]), in: writer)
         writer.close()
         #expect(try pageSize() == Int64(OutboxSchema.pageSize))
 
         // Rewrite the file with 4 KiB pages, as an outbox made by an earlier version has.
         do {
-            let connection = try SQLiteConnection(path: path, mode: .readWrite)
+            let connection = try SQLiteConnection(path: outbox.path, mode: .readWrite)
             try connection.execute("PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM;")
             try connection.close()
         }
         #expect(try pageSize() == 4096)
-        let reopened = try openWriter()
+        let reopened = try outbox.openWriter()
         #expect(reopened.snapshot.queuedEvents == 1)
         _ = Self.store(try Self.events([#"{"event":"b"}"#]), in: reopened)
         reopened.close()
@@ -82,8 +75,7 @@ import Testing
     }
 
     @Test func settlingADeliveredRangeFreesExactlyTheRowsStillQueued() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = try openWriter()
+        let writer = try outbox.openWriter()
         defer { writer.close() }
         let lines = (0..<20).map { #"{"event":"e\#($0)","user_id":"\#($0 % 4 == 0 ? "gone" : "kept")","properties":{"n":\#($0)}}"# }
         let outcomes = Self.store(try Self.events(lines), in: writer)
@@ -105,7 +97,7 @@ import Testing
         #expect(result.freedBytes == keptBytes)
         // What is left is the forget row, and the running totals agree with a recount.
         #expect(writer.snapshot.queuedEvents == 1)
-        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        let connection = try SQLiteConnection(path: outbox.path, mode: .readOnly)
         defer { try? connection.close() }
         #expect(try connection.scalarInt64("SELECT coalesce(sum(bytes), 0) FROM events") == writer.snapshot.storedBytes)
         #expect(try Self.settle(Settlement(delivered: [seqs.first!...seqs.last!]), in: writer) == SettlementResult())

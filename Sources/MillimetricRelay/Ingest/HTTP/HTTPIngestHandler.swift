@@ -20,9 +20,17 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    struct Settings: Sendable {
+    /// What every connection of one listener shares: its limits and what its requests reach.
+    /// The server makes it once; each connection's handler gets it whole.
+    struct Shared: Sendable {
         var requestTimeout: TimeAmount
         var maximumPendingAnswers: Int = 128
+        var writer: OutboxWriter
+        var authenticator: HTTPBearerAuthenticator
+        /// Whether the server still accepts requests (false once shutdown has begun).
+        var isAccepting: @Sendable () -> Bool
+        var metrics: RelayMetrics
+        var logger: Logger
     }
 
     /// The answer to one request read, in request order.
@@ -36,12 +44,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var body: ByteBuffer?
     }
 
-    private let settings: Settings
-    private let writer: OutboxWriter
-    private let authenticator: HTTPBearerAuthenticator
-    private let isAccepting: @Sendable () -> Bool
-    private let metrics: RelayMetrics
-    private let logger: Logger
+    private let shared: Shared
     private var validator = EventValidator()
     /// Working memory of ``HTTPBatchBody``, reused from batch to batch.
     private var batchScratch: [UInt8] = []
@@ -56,16 +59,8 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readHeld = false
     private var deadline: Scheduled<Void>?
 
-    init(
-        settings: Settings, writer: OutboxWriter, authenticator: HTTPBearerAuthenticator,
-        isAccepting: @escaping @Sendable () -> Bool, metrics: RelayMetrics, logger: Logger
-    ) {
-        self.settings = settings
-        self.writer = writer
-        self.authenticator = authenticator
-        self.isAccepting = isAccepting
-        self.metrics = metrics
-        self.logger = logger
+    init(_ shared: Shared) {
+        self.shared = shared
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -85,7 +80,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("http connection error", metadata: ["error": "\(error)"])
+        shared.logger.debug("http connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
 
@@ -103,7 +98,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // Outbound: hold reads while too many answers are pending.
     func read(context: ChannelHandlerContext) {
-        if answers.count >= settings.maximumPendingAnswers || quiescing {
+        if answers.count >= shared.maximumPendingAnswers || quiescing {
             readHeld = true
         } else {
             context.read()
@@ -178,7 +173,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return respond(id, route: route, error: .methodNotAllowed(route), extraHeaders: [("allow", route.method.rawValue)], context: context)
         }
         if route == .healthz {
-            let healthy = isAccepting() && writer.isOpen
+            let healthy = shared.isAccepting() && shared.writer.isOpen
             var buffer = context.channel.allocator.buffer(capacity: 64)
             if healthy {
                 buffer.writeStaticString(#"{"ok":true}"#)
@@ -186,10 +181,10 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return respond(id, route: route, error: .shuttingDown, context: context)
         }
-        if let error = authenticator.check(head.headers, route: route) {
+        if let error = shared.authenticator.check(head.headers, route: route) {
             return respond(id, route: route, error: error, context: context)
         }
-        guard isAccepting() else {
+        guard shared.isAccepting() else {
             return respond(id, route: route, error: .shuttingDown, context: context)
         }
 
@@ -233,7 +228,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
 
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let metrics = self.metrics
+        let metrics = shared.metrics
         let submitted = events
         let completion: @Sendable ([OutboxWriter.Outcome]) -> Void = { outcomes in
             for outcome in outcomes { metrics.committed(outcome) }
@@ -243,9 +238,9 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         if route == .batch {
-            writer.submitAllOrNothing(events, receivedAt: receivedAt, completion: completion)
+            shared.writer.submitAllOrNothing(events, receivedAt: receivedAt, completion: completion)
         } else {
-            writer.submit(events, receivedAt: receivedAt, completion: completion)
+            shared.writer.submit(events, receivedAt: receivedAt, completion: completion)
         }
     }
 
@@ -260,7 +255,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return respond(id, route: route, error: HTTPAPIError(rejection), context: context)
             }
         }
-        metrics.eventsAcked.increment(by: events.count)
+        shared.metrics.eventsAcked.increment(by: events.count)
         var buffer = context.channel.allocator.buffer(capacity: 32 + events.count * 40)
         if route == .batch {
             buffer.writeStaticString(#"{"ok":true,"event_ids":["#)
@@ -296,7 +291,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         _ id: UInt64, route: HTTPRoute?, status: HTTPResponseStatus, body: ByteBuffer, extraHeaders: [(String, String)] = [],
         context: ChannelHandlerContext
     ) {
-        metrics.httpRequest(path: HTTPRoute.metricLabel(route), status: Int(status.code))
+        shared.metrics.httpRequest(path: HTTPRoute.metricLabel(route), status: Int(status.code))
         guard let index = answers.firstIndex(where: { $0.id == id }) else { return }
         answers[index].status = status
         answers[index].headers = extraHeaders
@@ -325,7 +320,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         if wrote { context.flush() }
-        if readHeld && answers.count < settings.maximumPendingAnswers && !quiescing {
+        if readHeld && answers.count < shared.maximumPendingAnswers && !quiescing {
             readHeld = false
             context.read()
         }
@@ -344,7 +339,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func armDeadline(context: ChannelHandlerContext) {
         deadline?.cancel()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: settings.requestTimeout) {
+        deadline = context.eventLoop.scheduleTask(in: shared.requestTimeout) {
             let (handler, context) = loopBound.value
             handler.deadlinePassed(context: context)
         }
@@ -353,7 +348,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func deadlinePassed(context: ChannelHandlerContext) {
         deadline = nil
         if receiving != nil {
-            logger.warning("closing an HTTP connection whose request did not arrive in time", metadata: ["http.request_timeout": "\(settings.requestTimeout)"])
+            shared.logger.warning("closing an HTTP connection whose request did not arrive in time", metadata: ["http.request_timeout": "\(shared.requestTimeout)"])
             context.close(promise: nil)
         } else if answers.isEmpty {
             // An idle keep-alive connection (or a head that never completed): close it quietly.

@@ -71,13 +71,11 @@ public final class HTTPIngestServer: Service, Sendable {
 
     /// Binds the listener. After this returns, clients can connect.
     public func start() async throws {
-        let settings = HTTPIngestHandler.Settings(requestTimeout: configuration.requestTimeout)
-        let writer = self.writer
-        let authenticator = self.authenticator
-        let metrics = self.metrics
+        let shared = HTTPIngestHandler.Shared(
+            requestTimeout: configuration.requestTimeout, writer: writer, authenticator: authenticator,
+            isAccepting: { [weak self] in self?.accepting.load(ordering: .relaxed) ?? false }, metrics: metrics, logger: logger)
         let logger = self.logger
         let maximumConnections = configuration.maximumConnections
-        let isAccepting: @Sendable () -> Bool = { [weak self] in self?.accepting.load(ordering: .relaxed) ?? false }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -93,8 +91,7 @@ public final class HTTPIngestServer: Service, Sendable {
                     // No pipelining assistance: the handler serves pipelined requests concurrently
                     // and answers them in order itself, so they share group commits.
                     try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                    try sync.addHandler(HTTPIngestHandler(
-                        settings: settings, writer: writer, authenticator: authenticator, isAccepting: isAccepting, metrics: metrics, logger: logger))
+                    try sync.addHandler(HTTPIngestHandler(shared))
                 }
             }
 

@@ -147,13 +147,7 @@ struct JSONTranscoder {
             try expect(UInt8(ascii: ":"), "':'")
             out.append(UInt8(ascii: ":"))
             _ = try transcodeValue(into: &out, depth: depth)
-            if consume(UInt8(ascii: ",")) {
-                out.append(UInt8(ascii: ","))
-                continue
-            }
-            try expect(UInt8(ascii: "}"), "',' or '}'")
-            out.append(UInt8(ascii: "}"))
-            return
+            guard try another(closedBy: UInt8(ascii: "}"), "',' or '}'", into: &out) else { return }
         }
     }
 
@@ -169,14 +163,20 @@ struct JSONTranscoder {
         }
         while true {
             _ = try transcodeValue(into: &out, depth: depth)
-            if consume(UInt8(ascii: ",")) {
-                out.append(UInt8(ascii: ","))
-                continue
-            }
-            try expect(UInt8(ascii: "]"), "',' or ']'")
-            out.append(UInt8(ascii: "]"))
-            return
+            guard try another(closedBy: UInt8(ascii: "]"), "',' or ']'", into: &out) else { return }
         }
+    }
+
+    /// After a member of an object or array: a ',' (true: another member follows) or the
+    /// closing bracket (false), copied to `out`.
+    private mutating func another(closedBy close: UInt8, _ what: String, into out: inout [UInt8]) throws(JSONSyntaxError) -> Bool {
+        if consume(UInt8(ascii: ",")) {
+            out.append(UInt8(ascii: ","))
+            return true
+        }
+        try expect(close, what)
+        out.append(close)
+        return false
     }
 
     /// The unescaped UTF-8 of a string literal this transcoder wrote (a lone surrogate becomes
