@@ -36,7 +36,7 @@ struct ImportCommand: ParsableCommand {
     var progress: String?
 
     @Option(help: "Lines sent ahead of their acks.")
-    var window: Int = 4_096
+    var window: Int = 16_384
 
     @Flag(help: "Ignore any progress file and start from the first line.")
     var restart = false

@@ -21,7 +21,7 @@ final class ImportSession: @unchecked Sendable {
     /// A line sent and not yet acknowledged.
     private struct Pending {
         var line: Int
-        var digest: [UInt8]
+        var digest: SHA1.Digest
         var bytes: Int64
         /// The line as read (without the id it may have been given), for the rejects file.
         var text: [UInt8]
@@ -31,6 +31,14 @@ final class ImportSession: @unchecked Sendable {
     private struct Shared {
         var pending: [Pending] = []
         var pendingHead = 0
+        /// Lines acknowledged so far (after the hello): the sender's window counts from it.
+        var acknowledged = 0
+        /// The sender waits for room in the window: the ack reader wakes it once per read of
+        /// acks, not once per ack.
+        var senderWaiting = false
+        /// The digest of `lastAcked.line`, turned into `lastAcked.digest`'s hex only when the
+        /// progress file is written (nil: `lastAcked.digest` is current).
+        var lastAckedDigest: SHA1.Digest?
         var accepted = 0
         var refused = 0
         var lastAcked: ImportProgressFile
@@ -93,7 +101,7 @@ final class ImportSession: @unchecked Sendable {
 
         let readerDone = DispatchSemaphore(value: 0)
         DetachedThread.start(name: "import-acks") { [self] in
-            client.readLines { self.acknowledged($0) }
+            readAcks(client)
             condition.locked {
                 shared.connectionLost = true
                 condition.broadcast()
@@ -117,48 +125,72 @@ final class ImportSession: @unchecked Sendable {
         var lineBuffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         // Lines go out in writes of up to 64 KiB, not one system call each; the buffer is
-        // flushed before waiting for acks and after each chunk read, so nothing lingers.
+        // flushed before waiting for acks and after each chunk read, so nothing lingers. Their
+        // entries are handed to the ack reader in the same step (one lock per write, not per
+        // line), before the bytes go, so that no ack can arrive before its entry.
         var output: [UInt8] = []
         output.reserveCapacity(1 << 17)
+        var unpublished: [Pending] = []
+        // Lines handed over (published or not) and the acks known to the sender: the window
+        // is checked without the lock, which is taken only when it looks full.
+        var sent = 0
+        var knownAcknowledged = 0
+        // Once full, the window waits for this much room, so that the sender wakes once per
+        // read of acks rather than once per ack.
+        let resumeRoom = max(1, window / 8)
         func flush() {
+            if !unpublished.isEmpty {
+                let lost = condition.locked { () -> Bool in
+                    shared.pending.append(contentsOf: unpublished)
+                    return shared.connectionLost
+                }
+                unpublished.removeAll(keepingCapacity: true)
+                if lost { broken = true }
+            }
             guard !output.isEmpty else { return }
             if !broken && !client.write(output) { broken = true }
             output.removeAll(keepingCapacity: true)
         }
 
-        func handle(_ line: ArraySlice<UInt8>, newline: Bool) {
+        /// `line` runs through its newline, if it has one.
+        func handle(_ line: UnsafeRawBufferPointer, newline: Bool) {
             linesRead += 1
             let number = linesRead
-            line.withUnsafeBytes { sha.update($0) }
-            if newline { sha.update([0x0A]) }
-            contentBytes += Int64(line.count + (newline ? 1 : 0))
+            sha.update(line)
+            contentBytes += Int64(line.count)
             if let resume, number <= resume.line {
                 if number == resume.line && sha.finish().hex != resume.digest { mismatch = true }
                 return
             }
-            let body = line.last == 0x0D ? line.dropLast() : line
+            var body = newline ? UnsafeRawBufferPointer(rebasing: line.dropLast()) : line
+            if body.last == 0x0D { body = UnsafeRawBufferPointer(rebasing: body.dropLast()) }
             if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-            let digest = sha.finish()
-            let needsID = body.withUnsafeBytes { ImportEventID.needsID($0) }
-            let original = Array(body)
-            var text = original
-            if needsID {
-                text = text.withUnsafeBytes { ImportEventID.stamp($0, id: ImportEventID.make(digest: digest, line: number)) }
-            }
             // Wait for room in the window, after sending what is buffered.
-            if condition.locked({ shared.pending.count - shared.pendingHead >= window }) { flush() }
-            let lost = condition.locked { () -> Bool in
-                while shared.pending.count - shared.pendingHead >= window && !shared.connectionLost { condition.wait() }
-                if shared.connectionLost { return true }
-                shared.pending.append(Pending(line: number, digest: digest, bytes: contentBytes, text: original))
-                return false
+            if sent - knownAcknowledged >= window {
+                flush()
+                let lost = condition.locked { () -> Bool in
+                    while sent - shared.acknowledged > window - resumeRoom && !shared.connectionLost {
+                        shared.senderWaiting = true
+                        condition.wait()
+                    }
+                    shared.senderWaiting = false
+                    knownAcknowledged = shared.acknowledged
+                    return shared.connectionLost
+                }
+                if lost {
+                    broken = true
+                    return
+                }
             }
-            if lost {
-                broken = true
-                return
+            let digest = sha.digest()
+            if ImportEventID.needsID(body) {
+                ImportEventID.appendStamped(body, digest: digest, line: number, to: &output)
+            } else {
+                output.append(contentsOf: body.assumingMemoryBound(to: UInt8.self))
             }
-            output += text
             output.append(0x0A)
+            unpublished.append(Pending(line: number, digest: digest, bytes: contentBytes, text: Array(body.assumingMemoryBound(to: UInt8.self))))
+            sent += 1
             if output.count >= 1 << 16 { flush() }
         }
 
@@ -166,30 +198,31 @@ final class ImportSession: @unchecked Sendable {
         reading: while !broken && !mismatch {
             let count = chunk.withUnsafeMutableBytes { source.read(into: $0) }
             if count == 0 { break }
-            var start = 0
-            var index = 0
-            while index < count {
-                if chunk[index] == 0x0A {
+            chunk.withUnsafeBytes { raw in
+                let base = raw.baseAddress!
+                var start = 0
+                while start < count, let found = memchr(base + start, 0x0A, count - start) {
+                    let end = base.distance(to: UnsafeRawPointer(found)) + 1
                     if lineBuffer.isEmpty {
-                        handle(chunk[start..<index], newline: true)
+                        handle(UnsafeRawBufferPointer(rebasing: raw[start..<end]), newline: true)
                     } else {
-                        lineBuffer += chunk[start..<index]
-                        handle(lineBuffer[...], newline: true)
+                        lineBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                        lineBuffer.withUnsafeBytes { handle($0, newline: true) }
                         lineBuffer.removeAll(keepingCapacity: true)
                     }
-                    if broken || mismatch { break reading }
-                    start = index + 1
+                    start = end
+                    if broken || mismatch { return }
                 }
-                index += 1
+                lineBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<count]))
             }
-            lineBuffer += chunk[start..<count]
+            if broken || mismatch { break reading }
             flush()
             if ContinuousClock.now - lastShown >= .milliseconds(Int64(display.interval * 1000)) {
                 lastShown = .now
                 display.show(figures(source: source, linesRead: linesRead, started: started))
             }
         }
-        if !broken && !mismatch && !lineBuffer.isEmpty { handle(lineBuffer[...], newline: false) }
+        if !broken && !mismatch && !lineBuffer.isEmpty { lineBuffer.withUnsafeBytes { handle($0, newline: false) } }
         flush()
         // A file shorter than the recorded progress is not the one it was recorded for.
         if let resume, !broken, linesRead < resume.line { mismatch = true }
@@ -240,39 +273,70 @@ final class ImportSession: @unchecked Sendable {
             accepted: accepted, refused: refused, elapsed: (ContinuousClock.now - started).seconds)
     }
 
-    /// The ack reader thread: one ack per line, in order.
-    private func acknowledged(_ ack: String) {
-        let ok = ack.hasPrefix(#"{"ok":true"#)
-        condition.locked {
-            if !shared.helloAnswered {
-                shared.helloAnswered = true
-                if !ok { shared.helloRefusal = ack }
-                condition.broadcast()
-                return
+    /// The ack reader thread: reads acks until the relay closes the connection and handles
+    /// each read's acks under one lock, waking the sender once per read.
+    private func readAcks(_ client: IngestClient) {
+        var partial: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(client.descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            partial.append(contentsOf: chunk[0..<count])
+            let consumed = partial.withUnsafeBytes { raw -> Int in
+                let base = raw.baseAddress!
+                var start = 0
+                condition.locked {
+                    while start < raw.count, let found = memchr(base + start, 0x0A, raw.count - start) {
+                        let end = base.distance(to: UnsafeRawPointer(found))
+                        acknowledged(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                        start = end + 1
+                    }
+                    if ContinuousClock.now - shared.lastSave >= .seconds(1) { saveProgressLocked(complete: false) }
+                    if shared.senderWaiting || !shared.helloAnswered { condition.broadcast() }
+                }
+                return start
             }
-            guard shared.pendingHead < shared.pending.count else { return }
-            let entry = shared.pending[shared.pendingHead]
-            shared.pendingHead += 1
-            if shared.pendingHead >= 4_096 {
-                shared.pending.removeFirst(shared.pendingHead)
-                shared.pendingHead = 0
-            }
-            if ok {
-                shared.accepted += 1
-            } else {
-                shared.refused += 1
-                writeReject(line: entry.line, text: entry.text, ack: ack)
-            }
-            shared.lastAcked.line = entry.line
-            shared.lastAcked.digest = entry.digest.hex
-            shared.lastAcked.bytes = entry.bytes
-            shared.ackedSinceSave += 1
-            // At most one window is ever sent again after a crash of this process.
-            if shared.ackedSinceSave >= window || ContinuousClock.now - shared.lastSave >= .seconds(1) {
-                saveProgressLocked(complete: false)
-            }
-            condition.broadcast()
+            partial.removeFirst(consumed)
         }
+        if !partial.isEmpty {
+            condition.locked { partial.withUnsafeBytes { acknowledged($0) } }
+        }
+    }
+
+    /// One ack, in order, with `condition` held.
+    private func acknowledged(_ ack: UnsafeRawBufferPointer) {
+        let ok = Self.hasPrefix(ack, #"{"ok":true"#)
+        if !shared.helloAnswered {
+            shared.helloAnswered = true
+            if !ok { shared.helloRefusal = String(decoding: ack, as: UTF8.self) }
+            condition.broadcast()
+            return
+        }
+        guard shared.pendingHead < shared.pending.count else { return }
+        let head = shared.pendingHead
+        shared.pendingHead += 1
+        shared.acknowledged += 1
+        if ok {
+            shared.accepted += 1
+        } else {
+            shared.refused += 1
+            writeReject(line: shared.pending[head].line, text: shared.pending[head].text, ack: String(decoding: ack, as: UTF8.self))
+        }
+        shared.lastAcked.line = shared.pending[head].line
+        shared.lastAckedDigest = shared.pending[head].digest
+        shared.lastAcked.bytes = shared.pending[head].bytes
+        if shared.pendingHead >= 4_096 {
+            shared.pending.removeFirst(shared.pendingHead)
+            shared.pendingHead = 0
+        }
+        shared.ackedSinceSave += 1
+        // At most one window is ever sent again after a crash of this process.
+        if shared.ackedSinceSave >= window { saveProgressLocked(complete: false) }
+    }
+
+    private static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        bytes.count >= prefix.utf8CodeUnitCount && memcmp(bytes.baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
     }
 
     private func saveProgress(complete: Bool) {
@@ -284,6 +348,10 @@ final class ImportSession: @unchecked Sendable {
         shared.lastSave = .now
         guard let progressPath else { return }
         if let file = rejectsFile { fflush(file) }
+        if let digest = shared.lastAckedDigest {
+            shared.lastAcked.digest = digest.bytes.hex
+            shared.lastAckedDigest = nil
+        }
         var record = shared.lastAcked
         record.complete = complete
         do {

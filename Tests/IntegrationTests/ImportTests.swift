@@ -172,6 +172,34 @@ import Glibc
         #expect(againOutput.contains("accepted 0"), "\(againOutput)")
     }
 
+    @Test func aZstandardFileImportsTheSameEventsAsThePlainFile() throws {
+        // .zst goes through a `zstd -dc` child process, as .gz through gzip (CI installs zstd).
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let content = Self.lines(500).joined(separator: "\n") + "\n"
+        let plain = try Self.write(content, in: relay, name: "events.ndjson")
+        let (zstdStatus, zstdOutput) = try RelayProcess.runCLIProcess("/usr/bin/zstd", ["-q", "-k", plain])
+        try #require(zstdStatus == 0, "\(zstdOutput)")
+
+        let (status, output) = try runImport(relay, [plain + ".zst"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("read 500 lines, accepted 500, refused 0"), "\(output)")
+        // The ids are the plain content's: the digest covers the decompressed lines.
+        let queued = try relay.queuedEventIDs()
+        #expect(Set(queued.keys) == Set(Self.expectedIDs(content)))
+        #expect(queued.values.allSatisfy { $0 == 1 })
+        // A re-run of the finished file sends nothing.
+        let (again, againOutput) = try runImport(relay, [plain + ".zst"])
+        #expect(again == 0)
+        #expect(againOutput.contains("resuming after line 500"), "\(againOutput)")
+        #expect(againOutput.contains("accepted 0"), "\(againOutput)")
+        // A damaged .zst is a decompressor failure (exit 64), not a short import that looks whole.
+        let damaged = try Self.write("not zstandard data\n", in: relay, name: "damaged.ndjson.zst")
+        let (damagedStatus, damagedOutput) = try runImport(relay, [damaged])
+        #expect(damagedStatus == 64, "\(damagedOutput)")
+        #expect(damagedOutput.contains("decompressor exited"), "\(damagedOutput)")
+    }
+
     @Test func aLiveEventDuringABackfillIsDeliveredWithinTwoSeconds() throws {
         let api = try StandInProcess()
         // The API is down while the backfill is imported, so all of it is queued when delivery

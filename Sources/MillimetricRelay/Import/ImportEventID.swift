@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The `event_id` that `millimetric-relay import` gives a track event without one (issue 16):
 /// a name-based UUID (version 5, RFC 9562 §5.5) whose name is the SHA-1 digest of the input
 /// read through the end of that line and the line's number. The same content therefore gets
@@ -7,31 +11,68 @@
 /// when lines are appended to it.
 public enum ImportEventID {
     /// The namespace of import ids (a fixed random UUID; changing it would change every id).
-    static let namespace: [UInt8] = [
-        0x6d, 0x6d, 0x72, 0x2d, 0x8b, 0x1e, 0x4c, 0x53, 0x9a, 0x0f, 0x3e, 0x52, 0x1c, 0x7d, 0x94, 0x16,
-    ]
+    static let namespace: (UInt64, UInt64) = (
+        UInt64(0x6d6d_722d_8b1e_4c53).bigEndian, UInt64(0x9a0f_3e52_1c7d_9416).bigEndian
+    )
 
     /// The id for line `line` (1-based) whose input through its end has the digest `digest`.
     public static func make(digest: [UInt8], line: Int) -> String {
-        var name = digest
-        for shift in stride(from: 56, through: 0, by: -8) { name.append(UInt8(truncatingIfNeeded: UInt64(line) >> UInt64(shift))) }
-        return uuid5(namespace: namespace, name: name)
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            write(digest: SHA1.Digest(digest), line: line, to: UnsafeMutableRawPointer(buffer.baseAddress!))
+            return 36
+        }
+    }
+
+    /// Writes the 36 characters of the id for line `line` with digest `digest` at `out`,
+    /// allocating nothing: the name (namespace, digest, line as 8 big-endian bytes: 44 bytes)
+    /// is hashed in one compression-function call.
+    static func write(digest: SHA1.Digest, line: Int, to out: UnsafeMutableRawPointer) {
+        var sha = SHA1()
+        withUnsafeTemporaryAllocation(byteCount: 44, alignment: 8) { name in
+            let base = name.baseAddress!
+            withUnsafeBytes(of: namespace) { base.copyMemory(from: $0.baseAddress!, byteCount: 16) }
+            digest.store(to: base + 16)
+            base.storeBytes(of: UInt64(line).bigEndian, toByteOffset: 36, as: UInt64.self)
+            sha.update(UnsafeRawBufferPointer(name))
+        }
+        writeUUID5(sha.digest(), to: out)
     }
 
     /// A version 5 UUID (RFC 9562 §5.5) of `name` in `namespace` (16 bytes), in lower case.
     static func uuid5(namespace: [UInt8], name: [UInt8]) -> String {
-        var bytes = Array(SHA1.hash(namespace + name).prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x50  // version 5
-        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
-        let hex = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0xF)])
+        let digest = SHA1.hash(namespace + name)
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            writeUUID5(SHA1.Digest(digest), to: UnsafeMutableRawPointer(buffer.baseAddress!))
+            return 36
         }
-        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The UUID v5 text (36 bytes) of the first 16 bytes of `digest`, with the version and
+    /// variant bits set.
+    private static func writeUUID5(_ digest: SHA1.Digest, to out: UnsafeMutableRawPointer) {
+        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 4) { raw in
+            let bytes = raw.baseAddress!
+            digest.store(to: bytes)
+            let six = bytes.load(fromByteOffset: 6, as: UInt8.self)
+            bytes.storeBytes(of: (six & 0x0F) | 0x50, toByteOffset: 6, as: UInt8.self)  // version 5
+            let eight = bytes.load(fromByteOffset: 8, as: UInt8.self)
+            bytes.storeBytes(of: (eight & 0x3F) | 0x80, toByteOffset: 8, as: UInt8.self)  // RFC 9562 variant
+            var position = 0
+            for index in 0..<16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    out.storeBytes(of: UInt8(ascii: "-"), toByteOffset: position, as: UInt8.self)
+                    position += 1
+                }
+                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
+                out.storeBytes(of: hexDigit(byte >> 4), toByteOffset: position, as: UInt8.self)
+                out.storeBytes(of: hexDigit(byte & 0xF), toByteOffset: position + 1, as: UInt8.self)
+                position += 2
+            }
+        }
+    }
+
+    @inline(__always) private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     /// Whether `line` is a track event (its `type` absent or `"track"`) without a top-level
@@ -39,11 +80,10 @@ public enum ImportEventID {
     /// need an id. A line that does not start with `{` is left alone; a malformed one that
     /// does may be stamped, and the relay refuses it either way.
     public static func needsID(_ line: UnsafeRawBufferPointer) -> Bool {
-        // Fast path: most lines name neither key anywhere.
-        let mentionsID = Bytes.contains(line, #""event_id""#)
-        let mentionsType = Bytes.contains(line, #""type""#)
+        // Fast path: most lines name neither key anywhere. One pass over the quotes (a search
+        // per key would revisit every quote of the line for each).
         // (A key written with escapes, such as "event\u005fid", takes the slow path.)
-        if !mentionsID && !mentionsType && !Bytes.contains(line, "\\u") { return isObject(line) }
+        if !mentionsIDOrType(line) && !Bytes.contains(line, "\\u") { return isObject(line) }
         var parser = JSONTranscoder(bytes: line)
         var scratch: [UInt8] = []
         do throws(JSONSyntaxError) {
@@ -79,19 +119,53 @@ public enum ImportEventID {
     /// `line` with `"event_id":"<id>"` as its last member (`line` must be a JSON object). Last,
     /// because the relay keeps the last of repeated keys: the id wins over an `"event_id":null`.
     public static func stamp(_ line: UnsafeRawBufferPointer, id: String) -> [UInt8] {
-        guard let brace = line.lastIndex(of: UInt8(ascii: "}")) else { return Array(line) }
-        var before = brace - 1
-        while before >= 0, line[before] == 0x20 || line[before] == 0x09 { before -= 1 }
-        let empty = before >= 0 && line[before] == UInt8(ascii: "{")
         var out: [UInt8] = []
-        out.reserveCapacity(line.count + 52)
-        out += line[..<brace]
-        if !empty { out.append(UInt8(ascii: ",")) }
-        out += #""event_id":""#.utf8
-        out += id.utf8
-        out.append(UInt8(ascii: "\""))
-        out += line[brace...]
+        var id = id
+        id.withUTF8 { appendStamped(line, id: UnsafeRawBufferPointer($0), to: &out) }
         return out
+    }
+
+    /// Appends `line` stamped with the id of line `number` whose input through its end has the
+    /// digest `digest` (``stamp(_:id:)``, ``make(digest:line:)``) to `out`, allocating nothing
+    /// beyond `out`'s growth.
+    public static func appendStamped(_ line: UnsafeRawBufferPointer, digest: SHA1.Digest, line number: Int, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: 36, alignment: 1) { id in
+            write(digest: digest, line: number, to: id.baseAddress!)
+            appendStamped(line, id: UnsafeRawBufferPointer(id), to: &out)
+        }
+    }
+
+    private static func appendStamped(_ line: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let bytes = line.assumingMemoryBound(to: UInt8.self)
+        guard let brace = bytes.lastIndex(of: UInt8(ascii: "}")) else {
+            out.append(contentsOf: bytes)
+            return
+        }
+        var before = brace - 1
+        while before >= 0, bytes[before] == 0x20 || bytes[before] == 0x09 { before -= 1 }
+        let empty = before >= 0 && bytes[before] == UInt8(ascii: "{")
+        out.reserveCapacity(out.count + line.count + 52)
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<brace]))
+        out.append(contentsOf: empty ? #""event_id":""#.utf8 : #","event_id":""#.utf8)
+        out.append(contentsOf: id.assumingMemoryBound(to: UInt8.self))
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[brace...]))
+    }
+
+    /// Whether `"event_id"` or `"type"` occurs anywhere in `line`.
+    private static func mentionsIDOrType(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard let base = line.baseAddress else { return false }
+        let id: StaticString = #"event_id""#
+        let type: StaticString = #"type""#
+        var offset = 0
+        while offset < line.count, let hit = memchr(base + offset, 0x22, line.count - offset) {
+            let after = base.distance(to: UnsafeRawPointer(hit)) + 1
+            let rest = line.count - after
+            if rest >= id.utf8CodeUnitCount && memcmp(base + after, id.utf8Start, id.utf8CodeUnitCount) == 0 { return true }
+            if rest >= type.utf8CodeUnitCount && memcmp(base + after, type.utf8Start, type.utf8CodeUnitCount) == 0 { return true }
+            offset = after
+        }
+        return false
     }
 
     private static func isObject(_ line: UnsafeRawBufferPointer) -> Bool {

@@ -63,6 +63,9 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private var receivedStamp: [UInt8] = []
     /// The lane this connection's events go to; a hello as the first line may change it.
     private var lane = OutboxLane.live
+    /// Lines read but not yet acked before reading pauses: the settings', raised for a backfill
+    /// connection (``backfillMaximumUnackedLines``).
+    private var maximumUnackedLines: Int
     private var sawFirstLine = false
 
     init(settings: Settings, writer: OutboxWriter, metrics: RelayMetrics, logger: Logger) {
@@ -71,7 +74,22 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         self.metrics = metrics
         self.logger = logger
         self.framer = LineFramer(maximumLineBytes: settings.maximumLineBytes)
+        self.maximumUnackedLines = settings.maximumUnackedLines
     }
+
+    /// A backfill connection (`import`: one producer streaming a file) may have a whole commit
+    /// of the writer's (``OutboxWriter/maximumRowsPerCommit``) awaiting its ack, so that the next
+    /// rows are read and validated while those commit: with the live cap of 2,048 lines, each
+    /// commit carried at most that many and the importer waited for every round trip (issue 16).
+    ///
+    /// Backpressure still holds, with a bound 4 x the live one: reads stop at 8,192 lines
+    /// awaiting their ack, each held as its validated event (about its line's size, so about
+    /// `max_line_bytes` at most), plus at most one read past the cap (4 messages of at most
+    /// 256 KiB): about 8,192 x `max_line_bytes` + 1 MiB per backfill connection, 513 MiB at the
+    /// default 64 KiB (live: 2,048 x 64 KiB + 1 MiB = 129 MiB), 2 GiB at the 255 KiB maximum;
+    /// about 3.6 MB for the benchmark's lines (≈ 440 bytes with their ids). Only a hello as the
+    /// first line raises it, and a larger configured cap is kept.
+    static let backfillMaximumUnackedLines = OutboxWriter.maximumRowsPerCommit
 
     func channelActive(context: ChannelHandlerContext) {
         if let provider = context.channel as? any SocketOptionProvider {
@@ -162,7 +180,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     private func shouldHoldReads(context: ChannelHandlerContext) -> Bool {
-        quiescing || inputClosed || unackedLines >= settings.maximumUnackedLines || !context.channel.isWritable
+        quiescing || inputClosed || unackedLines >= maximumUnackedLines || !context.channel.isWritable
     }
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
@@ -192,6 +210,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                 switch line.withUnsafeReadableBytes({ IngestHello.parse($0) }) {
                 case .success(let lane)?:
                     self.lane = lane
+                    if lane == .backfill { maximumUnackedLines = max(maximumUnackedLines, Self.backfillMaximumUnackedLines) }
                     current.entries.append(.hello(lane))
                     return
                 case .failure(let rejection)?:

@@ -31,6 +31,28 @@ import Testing
         #expect(ImportEventID.uuid5(namespace: dns, name: Array("www.example.com".utf8)) == "2ed6657d-e927-568b-95e1-2665a8aea6a2")
     }
 
+    @Test func idsStayThoseOfEarlierVersions() {
+        // Pinned with an independent implementation (Python's hashlib and uuid, 2026-12-07) and
+        // checked against the importer as released before SHA-1 held its state inline: a
+        // re-run after an upgrade must give every line the id it had, or the API counts twice.
+        let lines = [
+            #"{"event":"a"}"#,
+            #"{"event":"long","properties":{"text":""# + String(repeating: "x", count: 150) + #""}}"#,
+            #"{"event":"c","user_id":"u1"}"#,
+        ]
+        let pinned = ["7323e229-4ba3-50f5-b95b-ead925360ed3", "ae4c11fc-7eca-5ae7-ad64-399090e56eb3", "114021f6-66fc-57a7-b7df-70f282f5162c"]
+        var sha = SHA1()
+        for (index, line) in lines.enumerated() {
+            sha.update(Array(line.utf8) + [0x0A])
+            #expect(ImportEventID.make(digest: sha.finish(), line: index + 1) == pinned[index])
+            #expect(sha.digest().bytes == sha.finish())
+            // What the importer sends: the line with that id appended, built without a String.
+            var stamped: [UInt8] = []
+            Array(line.utf8).withUnsafeBytes { ImportEventID.appendStamped($0, digest: sha.digest(), line: index + 1, to: &stamped) }
+            #expect(String(decoding: stamped, as: UTF8.self) == String(line.dropLast()) + #","event_id":""# + pinned[index] + #""}"#)
+        }
+    }
+
     @Test func onlyTrackLinesWithoutAnIDGetOne() {
         func needs(_ line: String) -> Bool { Array(line.utf8).withUnsafeBytes { ImportEventID.needsID($0) } }
         #expect(needs(#"{"event":"a"}"#))

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import SQLiteSupport
+import Synchronization
 import Testing
 
 @testable import MillimetricRelay
@@ -48,8 +49,9 @@ import Testing
         try await body(writer, release)
     }
 
-    static func channel(_ writer: OutboxWriter) async throws -> NIOAsyncTestingChannel {
+    static func channel(_ writer: OutboxWriter, reads: ReadCounter? = nil) async throws -> NIOAsyncTestingChannel {
         let channel = try await NIOAsyncTestingChannel { channel in
+            if let reads { try channel.pipeline.syncOperations.addHandler(reads) }
             try channel.pipeline.syncOperations.addHandler(IngestConnectionHandler(
                 settings: .init(maximumLineBytes: 65_536, maximumUnackedLines: 2_048, forgetPolicy: .default),
                 writer: writer, metrics: RelayMetrics(), logger: Logger(label: "test")))
@@ -109,5 +111,53 @@ import Testing
             try await channel.closeFuture.get()
             #expect(try await channel.readOutbound(as: ByteBuffer.self) == nil)
         }
+    }
+
+    /// Sits between the handler and the socket and counts the reads the handler lets through.
+    final class ReadCounter: ChannelOutboundHandler, Sendable {
+        typealias OutboundIn = ByteBuffer
+        let reads = Atomic<Int>(0)
+
+        func read(context: ChannelHandlerContext) {
+            reads.add(1, ordering: .relaxed)
+            context.read()
+        }
+    }
+
+    /// Whether the handler still reads once `lines` lines (after a backfill hello if `backfill`)
+    /// await their commit. Then everything is committed, answered, and the connection closed.
+    static func readsOn(backfill: Bool, unansweredLines lines: Int) async throws -> Bool {
+        var readsOn = false
+        try await withBlockedWriter { writer, release in
+            let counter = ReadCounter()
+            let channel = try await channel(writer, reads: counter)
+            var text = backfill ? #"{"type":"hello","lane":"backfill"}"# + "\n" : ""
+            for index in 0..<(backfill ? lines - 1 : lines) { text += line("line-\(index)") }
+            try await channel.writeInbound(ByteBuffer(string: text))
+            let before = counter.reads.load(ordering: .relaxed)
+            try await channel.testingEventLoop.executeInContext { channel.read() }
+            readsOn = counter.reads.load(ordering: .relaxed) > before
+            try await channel.testingEventLoop.executeInContext {
+                channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            }
+            try release()
+            try await channel.closeFuture.get()
+        }
+        return readsOn
+    }
+
+    @Test func aBackfillConnectionReadsAheadPastTheLiveCapUpToOneCommitOfRows() async throws {
+        let liveCap = 2_048
+        // A live connection stops reading at its cap (2,048 lines awaiting their commit)...
+        #expect(try await Self.readsOn(backfill: false, unansweredLines: liveCap - 1))
+        #expect(try await !Self.readsOn(backfill: false, unansweredLines: liveCap))
+        #expect(try await !Self.readsOn(backfill: false, unansweredLines: 2 * liveCap))
+        // ...a backfill one (an import) keeps reading, so the next rows are validated while those
+        // commit, until it has one commit's worth of rows unanswered: still a bound.
+        let backfillCap = IngestConnectionHandler.backfillMaximumUnackedLines
+        #expect(backfillCap == OutboxWriter.maximumRowsPerCommit && backfillCap > 2 * liveCap)
+        #expect(try await Self.readsOn(backfill: true, unansweredLines: 2 * liveCap))
+        #expect(try await Self.readsOn(backfill: true, unansweredLines: backfillCap - 1))
+        #expect(try await !Self.readsOn(backfill: true, unansweredLines: backfillCap))
     }
 }
