@@ -49,9 +49,9 @@ enum HTTPInvariants {
             let sync = channel.pipeline.syncOperations
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
             try sync.addHandler(tap)
-            try sync.addHandler(HTTPIngestHandler(
-                settings: .init(requestTimeout: .seconds(30)), writer: writer, authenticator: authenticator,
-                isAccepting: { true }, metrics: metrics, logger: logger))
+            try sync.addHandler(HTTPIngestHandler(.init(
+                requestTimeout: .seconds(30), writer: writer, authenticator: authenticator,
+                isAccepting: { true }, metrics: metrics, logger: logger)))
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         } catch {
             fail("cannot set up the channel: \(error)", input)
