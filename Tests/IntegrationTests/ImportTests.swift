@@ -39,6 +39,14 @@ import Glibc
         try relay.runCLI(["import", "--socket", relay.socketPath] + arguments, stdin: stdin)
     }
 
+    /// Imports a file that was imported whole before: it resumes after its last line and sends nothing.
+    func expectARerunSendsNothing(_ relay: RelayProcess, _ file: String, lines: Int) throws {
+        let (status, output) = try runImport(relay, [file])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("resuming after line \(lines)"), "\(output)")
+        #expect(output.contains("accepted 0"), "\(output)")
+    }
+
     /// Starts `import` without waiting for it.
     func startImport(_ relay: RelayProcess, _ arguments: [String]) throws -> Process {
         let process = Process()
@@ -166,10 +174,7 @@ import Glibc
         #expect(Set(queued.keys) == Set(Self.expectedIDs(content)))
         #expect(queued.values.allSatisfy { $0 == 2 })
         // And a re-run of the finished .gz sends nothing.
-        let (again, againOutput) = try runImport(relay, [plain + ".gz"])
-        #expect(again == 0)
-        #expect(againOutput.contains("resuming after line 500"), "\(againOutput)")
-        #expect(againOutput.contains("accepted 0"), "\(againOutput)")
+        try expectARerunSendsNothing(relay, plain + ".gz", lines: 500)
     }
 
     @Test func aZstandardFileImportsTheSameEventsAsThePlainFile() throws {
@@ -189,10 +194,7 @@ import Glibc
         #expect(Set(queued.keys) == Set(Self.expectedIDs(content)))
         #expect(queued.values.allSatisfy { $0 == 1 })
         // A re-run of the finished file sends nothing.
-        let (again, againOutput) = try runImport(relay, [plain + ".zst"])
-        #expect(again == 0)
-        #expect(againOutput.contains("resuming after line 500"), "\(againOutput)")
-        #expect(againOutput.contains("accepted 0"), "\(againOutput)")
+        try expectARerunSendsNothing(relay, plain + ".zst", lines: 500)
         // A damaged .zst is a decompressor failure (exit 64), not a short import that looks whole.
         let damaged = try Self.write("not zstandard data\n", in: relay, name: "damaged.ndjson.zst")
         let (damagedStatus, damagedOutput) = try runImport(relay, [damaged])
