@@ -59,7 +59,9 @@ extension HTTPIngestTests {
         #expect(result["statuses"] as? [String] == Array(repeating: "202", count: 200) + ["404"])
         #expect(result["ids"] as? [String] == (0..<200).map { "pipe-\($0)" })
         // Served concurrently, the 200 requests share group commits: served one at a time,
-        // each would pay its own.
+        // each would pay its own (200 commits). How many share one depends on how the writer
+        // thread and the event loop are scheduled: 3.4 on average in one CI run under the
+        // parallel suite (59 commits), so the bound asks for 2.
         #expect(relay.terminate() == 0)
         let stopped = try #require(relay.allOutput.split(separator: "\n").last { $0.contains("outbox.commits=") })
         func value(_ key: String) -> Int? {
@@ -67,7 +69,7 @@ extension HTTPIngestTests {
         }
         let commits = try #require(value("outbox.commits")), inserted = try #require(value("outbox.inserted"))
         #expect(inserted == 200)
-        #expect(commits * 4 <= inserted, "\(stopped)")
+        #expect(commits * 2 <= inserted, "\(stopped)")
     }
 
     /// A client that sends half a request and stalls, and one that opens connections beyond the
