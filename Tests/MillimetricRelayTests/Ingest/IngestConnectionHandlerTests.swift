@@ -6,7 +6,7 @@ import SQLiteSupport
 import Synchronization
 import Testing
 
-@testable import MillimetricRelay
+@_spi(Testing) @testable import MillimetricRelay
 
 /// The connection handler with a real outbox writer, driven read by read: what a connection
 /// answers while the daemon stops (SPEC §4, §8: every line read gets exactly one answer).
@@ -35,7 +35,12 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("outbox.sqlite").path
-        let writer = try OutboxWriter(path: path, synchronous: .normal, maximumBytes: 1 << 30, logger: Logger(label: "test"))
+        // The writer waits up to two minutes for the lock, not the daemon's 5 s: under
+        // AddressSanitizer with the whole suite running, a test's steps between taking the lock
+        // and releasing it once took longer than 5 s, and its commits failed as "locked".
+        let writer = try OutboxWriter(
+            path: path, synchronous: .normal, maximumBytes: 1 << 30, logger: Logger(label: "test"),
+            testHooks: OutboxTestHooks(sqlAfterOpen: "PRAGMA busy_timeout = 120000"))
         defer { writer.close() }
         let lock = try SQLiteConnection(path: path, mode: .readWrite)
         try lock.execute("BEGIN IMMEDIATE")
