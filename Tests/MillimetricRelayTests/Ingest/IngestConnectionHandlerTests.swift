@@ -13,10 +13,13 @@ import Testing
 @Suite struct IngestConnectionHandlerTests {
     static func line(_ id: String) -> String { #"{"event":"page","event_id":"\#(id)"}"# + "\n" }
 
-    /// Reads ack lines from the channel until `count` arrived or 10 s passed.
+    /// Reads ack lines from the channel until `count` arrived or ten minutes passed. The limit
+    /// only keeps a broken handler from hanging the run: under the sanitizers the parallel suite
+    /// starves this test's task for minutes at a time (both tests here once took 190-300 s in
+    /// CI), so a deadline of seconds failed tests that were right.
     static func answers(_ channel: NIOAsyncTestingChannel, count: Int) async throws -> [String] {
         var text = ""
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(600)
         while text.split(separator: "\n").count < count && ContinuousClock.now < deadline {
             if let buffer = try await channel.readOutbound(as: ByteBuffer.self) {
                 text += String(buffer: buffer)
@@ -35,12 +38,13 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("outbox.sqlite").path
-        // The writer waits up to two minutes for the lock, not the daemon's 5 s: under
-        // AddressSanitizer with the whole suite running, a test's steps between taking the lock
-        // and releasing it once took longer than 5 s, and its commits failed as "locked".
+        // The writer waits up to an hour for the lock, not the daemon's 5 s: the test releases
+        // it, not a clock. Under the sanitizers the parallel suite starves a test's task for
+        // minutes, and the steps between taking the lock and releasing it once took longer than
+        // 5 s and then longer than 2 min; the writer's commits failed as "locked".
         let writer = try OutboxWriter(
             path: path, synchronous: .normal, maximumBytes: 1 << 30, logger: Logger(label: "test"),
-            testHooks: OutboxTestHooks(sqlAfterOpen: "PRAGMA busy_timeout = 120000"))
+            testHooks: OutboxTestHooks(sqlAfterOpen: "PRAGMA busy_timeout = 3600000"))
         defer { writer.close() }
         let lock = try SQLiteConnection(path: path, mode: .readWrite)
         try lock.execute("BEGIN IMMEDIATE")
