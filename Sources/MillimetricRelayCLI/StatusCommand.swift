@@ -61,7 +61,7 @@ enum StatusFormatter {
         if status.backfillEvents > 0 {
             var line = "backfill:        \(status.backfillEvents) events queued behind live ones"
             if let rate = status.deliveryRate, let seconds = status.backfillDrainSeconds {
-                line += ", drained in about \(age(TimeInterval(seconds))) at \(rate) events/s"
+                line += ", drains in ~\(duration(seconds)) at \(rate) events/s"
             } else {
                 line += ", drain time unknown (no delivery rate measured in the last minute)"
             }
@@ -104,7 +104,9 @@ enum StatusFormatter {
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
-    /// "12 s", "12 min", "3 h": the backlog's drain estimate, rounded up.
+    /// "12 s", "12 min", "3 h": a drain estimate (the whole queue's at the send rate, the
+    /// backfill's at the measured delivery rate), rounded up: both in one format, unlike
+    /// ``age(_:)``, which says how long ago something was.
     static func duration(_ seconds: Int64) -> String {
         if seconds < 120 { return "\(seconds) s" }
         if seconds < 7200 { return "\((seconds + 59) / 60) min" }
