@@ -19,8 +19,13 @@ public final class SQLiteConnection {
     }
 
     private var handle: OpaquePointer?
-    /// The busy timeout last set with ``setBusyTimeout(milliseconds:)`` (0: fail at once).
-    public private(set) var busyTimeoutMilliseconds: Int32 = 0
+    /// The busy timeout in effect (0: fail at once), as SQLite reports it: set with
+    /// ``setBusyTimeout(milliseconds:)`` or with `PRAGMA busy_timeout` (a test hook's SQL), it
+    /// is the one value a call that turns the handler off for a moment must put back.
+    public var busyTimeoutMilliseconds: Int32 {
+        guard handle != nil, let value = try? scalarInt64("PRAGMA busy_timeout") else { return 0 }
+        return Int32(clamping: value)
+    }
     /// The path the connection was opened with.
     public let path: String
 
@@ -148,7 +153,6 @@ public final class SQLiteConnection {
         let db = try requireHandle("busy_timeout")
         let rc = sqlite3_busy_timeout(db, milliseconds)
         if rc != SQLITE_OK { throw error(rc, "busy_timeout") }
-        busyTimeoutMilliseconds = milliseconds
     }
 
     /// The version of the SQLite library linked at run time.

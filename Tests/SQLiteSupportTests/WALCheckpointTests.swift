@@ -38,4 +38,22 @@ import Testing
         #expect(walSize == 0)
         try writer.close()
     }
+
+    /// The checkpoint puts back the timeout that was in effect, also one set by SQL rather than
+    /// through the wrapper (the outbox's test hook does that): restoring a remembered value
+    /// instead once cut a test's two-minute wait back to the daemon's 5 s.
+    @Test func theCheckpointPutsBackATimeoutSetBySQL() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString).db").path
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        let connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+        defer { try? connection.close() }
+        try connection.setBusyTimeout(milliseconds: 5_000)
+        #expect(try connection.scalarText("PRAGMA journal_mode = WAL") == "wal")
+        try connection.execute("PRAGMA busy_timeout = 120000")
+        #expect(connection.busyTimeoutMilliseconds == 120_000)
+        _ = try connection.walCheckpointWithoutWaiting(.truncate)
+        #expect(try connection.scalarInt64("PRAGMA busy_timeout") == 120_000)
+    }
 }
