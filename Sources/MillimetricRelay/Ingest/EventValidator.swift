@@ -28,7 +28,9 @@ public struct EventValidator: Sendable {
         case type, event, eventID, timestamp, anonymousID, userID, sessionID, url, path, referrer, properties, traits
 
         /// The name as a JSON string literal, which is how keys are matched: a key's canonical
-        /// literal equals `"name"` exactly when the key decodes to the name.
+        /// literal equals `"name"` exactly when the key decodes to the name. A table on purpose
+        /// (`duplicates` sees its halves as a pair): an exhaustive switch of static literals,
+        /// compared on every key of every line, with no lookup to initialise.
         var literal: StaticString {
             switch self {
             case .type: #""type""#

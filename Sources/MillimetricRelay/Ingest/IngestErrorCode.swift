@@ -22,6 +22,9 @@ public struct IngestRejection: Error, Sendable, Equatable {
     /// What to fix, naming the field.
     public let message: String
 
+    // Written out like RelayExit's (which `duplicates` pairs it with): public, and unlabelled
+    // as every `IngestRejection(.invalidPayload, "…")` reads. The two are different contracts
+    // (an ack's error, a process exit), so they stay two types.
     public init(_ code: IngestErrorCode, _ message: String) {
         self.code = code
         self.message = message
