@@ -90,7 +90,9 @@ let package = Package(
         // The one test kit (issue 15): child processes, the relay and the stand-in as child
         // processes, a loopback HTTP client, the seeded generator. The tests, the benchmarks and
         // the chaos tools link it; millimetric-relay never does.
-        .target(name: "RelayTestKit", dependencies: ["MillimetricRelay"]),
+        // The option groups the tools that drive the binaries share (Benchmarks/, Chaos/) need
+        // ArgumentParser.
+        .target(name: "RelayTestKit", dependencies: ["MillimetricRelay", argumentParser]),
 
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "CurlSupportTests", dependencies: ["CurlSupport"]),

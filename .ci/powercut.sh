@@ -8,9 +8,8 @@
 # It builds into .build-chaos, shared with the chaos test (about a minute when the chaos tool
 # was built first, as .ci/run does). Skipped with EVIDENCE_SKIP="powercut", like evidence.sh's
 # parts. POWERCUT_SEED replays a run (the seed is printed).
-set -uo pipefail
+source "$(dirname "$0")/lib.sh"
 echo "== evidence: power cuts (crash-simulating VFS)"
-root="$(cd "$(dirname "$0")/.." && pwd)"
 skip=" ${EVIDENCE_SKIP:-} "
 if [[ "$skip" == *" powercut "* ]]; then
     echo "powercut: skipped (EVIDENCE_SKIP)"
@@ -19,37 +18,34 @@ fi
 cycles="${POWERCUT_CYCLES:-1000}"
 seed="${POWERCUT_SEED:-$(date +%s)}"
 logs="$(mktemp -d /tmp/mmr-powercut-XXXXXX)"
-start=$(date +%s)
 failures=()
 
-stamp() { echo "[powercut +$(( $(date +%s) - start ))s] $*"; }
-
-stamp "synchronous=full, $cycles power cuts (seed $seed)"
+stamp powercut "synchronous=full, $cycles power cuts (seed $seed)"
 "$root/Chaos/powercut.sh" --cycles "$cycles" --synchronous full --seed "$seed" 2>&1 | tee "$logs/full.log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || failures+=("synchronous=full lost acked data or failed (exit $status)")
 
 if [ "$status" -ne 2 ]; then
-    stamp "synchronous=full, 300 power cuts from the relay's first start (--fresh-outbox)"
+    stamp powercut "synchronous=full, 300 power cuts from the relay's first start (--fresh-outbox)"
     "$root/Chaos/powercut.sh" --cycles 300 --synchronous full --fresh-outbox --seed "$seed" >"$logs/fresh.log" 2>&1
     status=$?
     tail -1 "$logs/fresh.log"
     [ "$status" -eq 0 ] || failures+=("synchronous=full from a fresh outbox lost acked data or failed (exit $status; see $logs/fresh.log)")
 
-    stamp "synchronous=off, 100 power cuts: must lose acked events"
+    stamp powercut "synchronous=off, 100 power cuts: must lose acked events"
     "$root/Chaos/powercut.sh" --cycles 100 --synchronous off --seed "$seed" >"$logs/off.log" 2>&1
     status=$?
     tail -1 "$logs/off.log"
     [ "$status" -eq 1 ] || failures+=("synchronous=off did not show losses (exit $status)")
 
-    stamp "acks released before the commit, 100 power cuts: must lose acked events"
+    stamp powercut "acks released before the commit, 100 power cuts: must lose acked events"
     "$root/Chaos/powercut.sh" --cycles 100 --synchronous full --break-ack-order --seed "$seed" >"$logs/broken.log" 2>&1
     status=$?
     tail -1 "$logs/broken.log"
     [ "$status" -eq 1 ] || failures+=("the broken ack order was not caught (exit $status)")
 fi
 
-stamp "done"
+stamp powercut "done"
 if [ ${#failures[@]} -ne 0 ]; then
     echo "powercut: FAILED: ${failures[*]} (logs in $logs)"
     exit 1

@@ -22,10 +22,7 @@ let relayTools: [Target.Dependency] = [
 let package = Package(
     name: "millimetric-relay-chaos",
     platforms: [.macOS(.v15)],
-    products: [
-        .executable(name: "chaos", targets: ["Chaos"]),
-        .executable(name: "powercut", targets: ["PowerCut"]),
-    ],
+    products: [("chaos", "Chaos"), ("powercut", "PowerCut")].map { product, target in .executable(name: product, targets: [target]) },
     dependencies: [
         .package(name: "millimetric-relay", path: "../"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

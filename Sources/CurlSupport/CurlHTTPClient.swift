@@ -173,14 +173,11 @@ public final class CurlHTTPClient {
         var totalMicroseconds: curl_off_t = 0
         _ = ccurl_easy_getinfo_off_t(handle, CURLINFO_TOTAL_TIME_T, &totalMicroseconds)
 
-        return HTTPResponse(
-            status: status,
-            headers: responseHeaders,
-            body: responseBody,
-            bodyTruncated: responseBodyTruncated,
-            reusedConnection: newConnections == 0,
-            duration: .microseconds(totalMicroseconds)
-        )
+        var response = HTTPResponse(status: status, headers: responseHeaders, body: responseBody)
+        response.bodyTruncated = responseBodyTruncated
+        response.reusedConnection = newConnections == 0
+        response.duration = .microseconds(totalMicroseconds)
+        return response
     }
 
     /// Runs one transfer of `handle` to its end, or until `abortHandle.abort()`: the loop of

@@ -28,27 +28,19 @@ public struct HTTPResponse: Sendable, Hashable {
     /// The response body, at most `maxResponseBodyBytes` long.
     public var body: [UInt8]
     /// Whether the body was longer than what `body` holds.
-    public var bodyTruncated: Bool
+    public var bodyTruncated = false
     /// Whether the request went over a connection that an earlier request had opened
     /// (keep-alive), rather than a new one.
-    public var reusedConnection: Bool
+    public var reusedConnection = false
     /// How long the transfer took, from start to the last byte.
-    public var duration: Duration
+    public var duration = Duration.zero
 
-    /// Creates a response; tests and fakes use this.
-    public init(
-        status: Int,
-        headers: Headers = Headers(),
-        body: [UInt8] = [],
-        bodyTruncated: Bool = false,
-        reusedConnection: Bool = false,
-        duration: Duration = .zero
-    ) {
+    /// Creates a response; tests and fakes use this (public, so written out: the synthesized
+    /// memberwise init would be internal). The transfer's facts start as "not truncated, new
+    /// connection, no time": only the client itself sets them.
+    public init(status: Int, headers: Headers = Headers(), body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
-        self.bodyTruncated = bodyTruncated
-        self.reusedConnection = reusedConnection
-        self.duration = duration
     }
 }

@@ -5,13 +5,8 @@
 struct APIError: Error, Sendable, Equatable {
     let status: Int
     let code: String
-    let message: String?
-
-    init(status: Int, code: String, message: String? = nil) {
-        self.status = status
-        self.code = code
-        self.message = message
-    }
+    /// `var` so that the synthesized init lets it out (nil: no `message` member).
+    var message: String?
 
     /// The answer body: `{"ok":false,"error":CODE}` plus `"message"` when there is one.
     var body: JSONValue {
@@ -31,21 +26,10 @@ struct APIError: Error, Sendable, Equatable {
     }
 
     static let invalidAPIKey = APIError(status: 401, code: "invalid_api_key", message: "Key not found.")
-    static let originNotAllowed = APIError(
-        status: 403,
-        code: "origin_not_allowed",
-        message: "Publishable pk_* keys are for the browser snippet; use an sk_* key server-side."
-    )
-    static let forgetRequiresSecretKey = APIError(
-        status: 403,
-        code: "forget_requires_secret_key",
-        message: "/v1/forget needs an sk_* key."
-    )
-    static let readOnlyKey = APIError(
-        status: 403,
-        code: "read_only_key",
-        message: "rk_* keys are read-only; ingest needs an sk_* key."
-    )
+    static let originNotAllowed = forbidden(
+        "origin_not_allowed", "Publishable pk_* keys are for the browser snippet; use an sk_* key server-side.")
+    static let forgetRequiresSecretKey = forbidden("forget_requires_secret_key", "/v1/forget needs an sk_* key.")
+    static let readOnlyKey = forbidden("read_only_key", "rk_* keys are read-only; ingest needs an sk_* key.")
     static let payloadTooLarge = APIError(
         status: 413,
         code: "payload_too_large",
@@ -56,4 +40,9 @@ struct APIError: Error, Sendable, Equatable {
     static let notFound = APIError(status: 404, code: "not_found")
     static let methodNotAllowed = APIError(status: 405, code: "method_not_allowed")
     static func forced(status: Int) -> APIError { APIError(status: status, code: "forced") }
+
+    /// A 403: the key may not do this.
+    private static func forbidden(_ code: String, _ message: String) -> APIError {
+        APIError(status: 403, code: code, message: message)
+    }
 }

@@ -7,7 +7,7 @@ struct DeadLettersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dead-letters",
         abstract: "List, retry or purge events the API refused for good.",
-        subcommands: [List.self, Retry.self, Purge.self])
+        subcommands: [List.self, Change<Retry>.self, Change<Purge>.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the dead letters with the API's answer.")
@@ -35,34 +35,39 @@ struct DeadLettersCommand: ParsableCommand {
         }
     }
 
-    // Retry and Purge look alike on purpose: each is a subcommand type (ArgumentParser wants one
-    // per subcommand) that applies one store operation to the selection; what they share, the
-    // options, the selection and `withStore`, is written once.
-    struct Retry: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Queue dead letters for delivery again.")
+    /// `retry` and `purge`: one store operation applied to the selection. ArgumentParser wants a
+    /// type per subcommand, so one generic command serves both.
+    struct Change<Operation: DeadLetterOperation>: ParsableCommand {
+        static var configuration: CommandConfiguration { Operation.configuration }
 
         @OptionGroup var options: ConfigurationOptions
         @OptionGroup var selection: DeadLetterSelection
 
         func run() throws {
             let configuration = try options.resolve()
-            let count = try withStore(configuration) { store throws(OutboxError) in try store.retry(ids: selection.selected) }
-            print("queued \(count) dead letter(s) for delivery again")
+            let count = try withStore(configuration) { store throws(OutboxError) in try Operation.apply(store, selection.selected) }
+            print(Operation.report(count))
         }
     }
 
-    struct Purge: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete dead letters for good.")
-
-        @OptionGroup var options: ConfigurationOptions
-        @OptionGroup var selection: DeadLetterSelection
-
-        func run() throws {
-            let configuration = try options.resolve()
-            let count = try withStore(configuration) { store throws(OutboxError) in try store.purge(ids: selection.selected) }
-            print("purged \(count) dead letter(s)")
-        }
+    enum Retry: DeadLetterOperation {
+        static let configuration = CommandConfiguration(commandName: "retry", abstract: "Queue dead letters for delivery again.")
+        static func apply(_ store: DeadLetterStore, _ ids: [Int64]?) throws(OutboxError) -> Int { try store.retry(ids: ids) }
+        static func report(_ count: Int) -> String { "queued \(count) dead letter(s) for delivery again" }
     }
+
+    enum Purge: DeadLetterOperation {
+        static let configuration = CommandConfiguration(commandName: "purge", abstract: "Delete dead letters for good.")
+        static func apply(_ store: DeadLetterStore, _ ids: [Int64]?) throws(OutboxError) -> Int { try store.purge(ids: ids) }
+        static func report(_ count: Int) -> String { "purged \(count) dead letter(s)" }
+    }
+}
+
+/// What `dead-letters retry` or `purge` does to the selected dead letters (nil ids: all).
+protocol DeadLetterOperation {
+    static var configuration: CommandConfiguration { get }
+    static func apply(_ store: DeadLetterStore, _ ids: [Int64]?) throws(OutboxError) -> Int
+    static func report(_ count: Int) -> String
 }
 
 private func withStore<T>(_ configuration: RelayConfiguration, _ body: (DeadLetterStore) throws(OutboxError) -> T) throws -> T {

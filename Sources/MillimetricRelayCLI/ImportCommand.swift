@@ -57,9 +57,9 @@ struct ImportCommand: ParsableCommand {
         let path = try producerSocketPath(socket: socket, configFile: config)
         var anyRefused = false
         for file in files {
-            let session = ImportSession(
+            let session = ImportSession(settings: .init(
                 input: file, socketPath: path, rejectsPath: rejects ?? (file == "-" ? "stdin.rejects.ndjson" : file + ".rejects.ndjson"),
-                progressPath: progress ?? ImportProgressFile.defaultPath(for: file), window: window, restart: restart)
+                progressPath: progress ?? ImportProgressFile.defaultPath(for: file), window: window, restart: restart))
             switch session.run() {
             case .done(let refused): anyRefused = anyRefused || refused > 0
             case .unavailable: throw ExitCode(RelayExitCode.unavailable.rawValue)

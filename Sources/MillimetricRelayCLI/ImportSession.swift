@@ -50,42 +50,44 @@ final class ImportSession: @unchecked Sendable {
         var progressError: String?
     }
 
-    private let input: String
-    private let socketPath: String
-    private let rejectsPath: String
-    private let progressPath: String?
-    private let window: Int
-    private let restart: Bool
+    /// What `import` asks of one input, from its command line.
+    struct Settings {
+        var input: String
+        var socketPath: String
+        var rejectsPath: String
+        var progressPath: String?
+        /// Lines sent ahead of their acks.
+        var window: Int
+        /// Ignore the progress file and start from the first line.
+        var restart: Bool
+    }
+
+    private let settings: Settings
     private let condition = ThreadCondition()
     private var shared: Shared
     private var rejectsFile: UnsafeMutablePointer<FILE>?
 
-    init(input: String, socketPath: String, rejectsPath: String, progressPath: String?, window: Int, restart: Bool) {
-        self.input = input
-        self.socketPath = socketPath
-        self.rejectsPath = rejectsPath
-        self.progressPath = progressPath
-        self.window = window
-        self.restart = restart
-        shared = Shared(lastAcked: ImportProgressFile(source: input, line: 0, digest: SHA1().finish().hex, bytes: 0, complete: false))
+    init(settings: Settings) {
+        self.settings = settings
+        shared = Shared(lastAcked: ImportProgressFile(source: settings.input, line: 0, digest: SHA1().finish().hex, bytes: 0, complete: false))
     }
 
     func run() -> Result {
         let started = ContinuousClock.now
         var resume: ImportProgressFile?
-        if !restart, let progressPath, let saved = ImportProgressFile.load(path: progressPath), saved.line > 0 {
+        if !settings.restart, let progressPath = settings.progressPath, let saved = ImportProgressFile.load(path: progressPath), saved.line > 0 {
             resume = saved
         }
         let source: ImportInput
         do {
-            source = try ImportInput(path: input)
+            source = try ImportInput(path: settings.input)
         } catch {
             printError("millimetric-relay import: \(error)")
             return .failed
         }
         let client: IngestClient
         do {
-            client = try IngestClient(path: socketPath)
+            client = try IngestClient(path: settings.socketPath)
         } catch {
             printError("millimetric-relay import: \(error)")
             _ = source.finish()
@@ -93,10 +95,10 @@ final class ImportSession: @unchecked Sendable {
         }
         if let resume {
             shared.lastAcked = resume
-            printError("millimetric-relay import: \(input): resuming after line \(resume.line) (\(resume.bytes) bytes), as \(progressPath!) records")
+            printError("millimetric-relay import: \(settings.input): resuming after line \(resume.line) (\(resume.bytes) bytes), as \(settings.progressPath!) records")
         } else {
             // A fresh start: refusals of an earlier run no longer stand.
-            unlink(rejectsPath)
+            unlink(settings.rejectsPath)
         }
 
         let readerDone = DispatchSemaphore(value: 0)
@@ -137,7 +139,7 @@ final class ImportSession: @unchecked Sendable {
         var knownAcknowledged = 0
         // Once full, the window waits for this much room, so that the sender wakes once per
         // read of acks rather than once per ack.
-        let resumeRoom = max(1, window / 8)
+        let resumeRoom = max(1, settings.window / 8)
         func flush() {
             if !unpublished.isEmpty {
                 let lost = condition.locked { () -> Bool in
@@ -166,10 +168,10 @@ final class ImportSession: @unchecked Sendable {
             if body.last == 0x0D { body = UnsafeRawBufferPointer(rebasing: body.dropLast()) }
             if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             // Wait for room in the window, after sending what is buffered.
-            if sent - knownAcknowledged >= window {
+            if sent - knownAcknowledged >= settings.window {
                 flush()
                 let lost = condition.locked { () -> Bool in
-                    while sent - shared.acknowledged > window - resumeRoom && !shared.connectionLost {
+                    while sent - shared.acknowledged > settings.window - resumeRoom && !shared.connectionLost {
                         shared.senderWaiting = true
                         condition.wait()
                     }
@@ -241,22 +243,22 @@ final class ImportSession: @unchecked Sendable {
         }
         if !helloAccepted {
             let reason = helloRefusal ?? "it closed the connection"
-            printError("millimetric-relay import: the relay at \(socketPath) does not take backfill imports (\(reason)); upgrade it")
+            printError("millimetric-relay import: the relay at \(settings.socketPath) does not take backfill imports (\(reason)); upgrade it")
             return .unavailable
         }
         let complete = !broken && !mismatch && outstanding == 0 && decompression == nil
         saveProgress(complete: complete)
         let seconds = (ContinuousClock.now - started).seconds
         let resumed = resume.map { "resumed after line \($0.line), " } ?? ""
-        print("import \(input): read \(linesRead) lines, accepted \(accepted), refused \(refused), \(resumed)\(Double(Int(seconds * 10)) / 10) s\(refused > 0 ? "; refused lines are in \(rejectsPath)" : "")")
+        print("import \(settings.input): read \(linesRead) lines, accepted \(accepted), refused \(refused), \(resumed)\(Double(Int(seconds * 10)) / 10) s\(refused > 0 ? "; refused lines are in \(settings.rejectsPath)" : "")")
         fflush(nil)
         if let progressError { printError("millimetric-relay import: \(progressError)") }
         if mismatch {
-            printError("millimetric-relay import: \(input) is not the input \(progressPath ?? "the progress file") was written for (its first \(resume!.line) lines differ); delete that file, or pass --restart, to import it from the start")
+            printError("millimetric-relay import: \(settings.input) is not the input \(settings.progressPath ?? "the progress file") was written for (its first \(resume!.line) lines differ); delete that file, or pass --restart, to import it from the start")
             return .failed
         }
         if let decompression {
-            printError("millimetric-relay import: \(input): \(decompression)")
+            printError("millimetric-relay import: \(settings.input): \(decompression)")
             return .failed
         }
         if outstanding > 0 || broken {
@@ -269,7 +271,7 @@ final class ImportSession: @unchecked Sendable {
     private func figures(source: ImportInput, linesRead: Int, started: ContinuousClock.Instant) -> ImportProgressDisplay.Figures {
         let (accepted, refused) = condition.locked { (shared.accepted, shared.refused) }
         return .init(
-            name: input, consumedBytes: source.consumedBytes, totalBytes: source.totalBytes, linesRead: linesRead,
+            name: settings.input, consumedBytes: source.consumedBytes, totalBytes: source.totalBytes, linesRead: linesRead,
             accepted: accepted, refused: refused, elapsed: (ContinuousClock.now - started).seconds)
     }
 
@@ -332,7 +334,7 @@ final class ImportSession: @unchecked Sendable {
         }
         shared.ackedSinceSave += 1
         // At most one window is ever sent again after a crash of this process.
-        if shared.ackedSinceSave >= window { saveProgressLocked(complete: false) }
+        if shared.ackedSinceSave >= settings.window { saveProgressLocked(complete: false) }
     }
 
     private static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
@@ -346,7 +348,7 @@ final class ImportSession: @unchecked Sendable {
     private func saveProgressLocked(complete: Bool) {
         shared.ackedSinceSave = 0
         shared.lastSave = .now
-        guard let progressPath else { return }
+        guard let progressPath = settings.progressPath else { return }
         if let file = rejectsFile { fflush(file) }
         if let digest = shared.lastAckedDigest {
             shared.lastAcked.digest = digest.bytes.hex
@@ -364,9 +366,9 @@ final class ImportSession: @unchecked Sendable {
     /// `{"line":N,"error":"CODE","message":"…","input":"…"}`: the relay's refusal with the line.
     private func writeReject(line: Int, text: [UInt8], ack: String) {
         if rejectsFile == nil {
-            rejectsFile = fopen(rejectsPath, "a")
+            rejectsFile = fopen(settings.rejectsPath, "a")
             if rejectsFile == nil {
-                shared.progressError = "cannot write the rejects file \(rejectsPath): \(String(cString: strerror(errno)))"
+                shared.progressError = "cannot write the rejects file \(settings.rejectsPath): \(String(cString: strerror(errno)))"
                 return
             }
         }

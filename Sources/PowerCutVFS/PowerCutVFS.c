@@ -231,6 +231,9 @@ static int pcWrite(sqlite3_file *file, const void *buffer, int amount, sqlite3_i
     return rc;
 }
 
+// pcWrite, pcTruncate and pcSync have one shape on purpose (`duplicates` pairs them): each is
+// one sqlite3_io_methods entry that checks for the cut, calls the real method and records what
+// the disk may keep; C has no closure to pass the call in that would make them shorter.
 static int pcTruncate(sqlite3_file *file, sqlite3_int64 size) {
     PowerCutFile *p = (PowerCutFile *)file;
     if (beginOperationUnlessCut()) return SQLITE_IOERR_TRUNCATE;

@@ -40,6 +40,18 @@ import Glibc
     }
 
     /// Imports a file that was imported whole before: it resumes after its last line and sends nothing.
+    /// Writes `content` to events.ndjson, compresses it with `tool` (which keeps the plain file
+    /// and adds `suffix`) and imports the compressed file, which must take all 500 lines.
+    func importCompressed(_ content: String, _ relay: RelayProcess, _ tool: String, _ options: [String], suffix: String) throws -> String {
+        let plain = try Self.write(content, in: relay, name: "events.ndjson")
+        let (toolStatus, toolOutput) = try RelayProcess.runCLIProcess(tool, options + [plain])
+        try #require(toolStatus == 0, "\(toolOutput)")
+        let (status, output) = try runImport(relay, [plain + suffix])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("read 500 lines, accepted 500, refused 0"), "\(output)")
+        return plain + suffix
+    }
+
     func expectARerunSendsNothing(_ relay: RelayProcess, _ file: String, lines: Int) throws {
         let (status, output) = try runImport(relay, [file])
         #expect(status == 0, "\(output)")
@@ -158,13 +170,7 @@ import Glibc
         let relay = try RelayProcess()
         defer { relay.terminate() }
         let content = Self.lines(500).joined(separator: "\n") + "\n"
-        let plain = try Self.write(content, in: relay, name: "events.ndjson")
-        let (gzipStatus, gzipOutput) = try RelayProcess.runCLIProcess("/bin/gzip", ["-k", plain])
-        try #require(gzipStatus == 0, "\(gzipOutput)")
-
-        let (status, output) = try runImport(relay, [plain + ".gz"])
-        #expect(status == 0, "\(output)")
-        #expect(output.contains("read 500 lines, accepted 500, refused 0"), "\(output)")
+        let compressed = try importCompressed(content, relay, "/bin/gzip", ["-k"], suffix: ".gz")
         let (stdinStatus, stdinOutput) = try runImport(relay, ["-"], stdin: content)
         #expect(stdinStatus == 0, "\(stdinOutput)")
         #expect(stdinOutput.contains("read 500 lines, accepted 500, refused 0"), "\(stdinOutput)")
@@ -174,7 +180,7 @@ import Glibc
         #expect(Set(queued.keys) == Set(Self.expectedIDs(content)))
         #expect(queued.values.allSatisfy { $0 == 2 })
         // And a re-run of the finished .gz sends nothing.
-        try expectARerunSendsNothing(relay, plain + ".gz", lines: 500)
+        try expectARerunSendsNothing(relay, compressed, lines: 500)
     }
 
     @Test func aZstandardFileImportsTheSameEventsAsThePlainFile() throws {
@@ -182,19 +188,13 @@ import Glibc
         let relay = try RelayProcess()
         defer { relay.terminate() }
         let content = Self.lines(500).joined(separator: "\n") + "\n"
-        let plain = try Self.write(content, in: relay, name: "events.ndjson")
-        let (zstdStatus, zstdOutput) = try RelayProcess.runCLIProcess("/usr/bin/zstd", ["-q", "-k", plain])
-        try #require(zstdStatus == 0, "\(zstdOutput)")
-
-        let (status, output) = try runImport(relay, [plain + ".zst"])
-        #expect(status == 0, "\(output)")
-        #expect(output.contains("read 500 lines, accepted 500, refused 0"), "\(output)")
+        let compressed = try importCompressed(content, relay, "/usr/bin/zstd", ["-q", "-k"], suffix: ".zst")
         // The ids are the plain content's: the digest covers the decompressed lines.
         let queued = try relay.queuedEventIDs()
         #expect(Set(queued.keys) == Set(Self.expectedIDs(content)))
         #expect(queued.values.allSatisfy { $0 == 1 })
         // A re-run of the finished file sends nothing.
-        try expectARerunSendsNothing(relay, plain + ".zst", lines: 500)
+        try expectARerunSendsNothing(relay, compressed, lines: 500)
         // A damaged .zst is a decompressor failure (exit 64), not a short import that looks whole.
         let damaged = try Self.write("not zstandard data\n", in: relay, name: "damaged.ndjson.zst")
         let (damagedStatus, damagedOutput) = try runImport(relay, [damaged])

@@ -7,6 +7,26 @@ import Testing
 @Suite
 struct ListenFDsSocketCheckTests {
     /// A listening Unix stream socket at `ingest.sock` in a fresh directory, for `body`.
+    /// 127.0.0.1, port 0 (any free one).
+    private static var loopbackAnyPort: sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
+        return address
+    }
+
+    /// An abstract Unix socket address (a NUL byte, then `name`) and its length.
+    private static func abstractUnixAddress(_ name: String) -> (sockaddr_un, socklen_t) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw[0] = 0
+            raw.baseAddress!.advanced(by: 1).copyMemory(from: bytes, byteCount: bytes.count)
+        }
+        return (address, socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + 1 + bytes.count))
+    }
+
     private func withListener(_ body: (_ directory: TemporaryDirectory, _ path: String, _ listener: Int32) throws -> Void) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -65,11 +85,7 @@ struct ListenFDsSocketCheckTests {
     func aListeningTcpSocketIsRefusedAsIPv4() throws {
         let tcp = try makeSocket(AF_INET, SOCK_STREAM)
         defer { close(tcp) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
-        address.sin_port = 0
-        try #require(bindSocket(tcp, to: address) == 0 && listen(tcp, 1) == 0)
+        try #require(bindSocket(tcp, to: Self.loopbackAnyPort) == 0 && listen(tcp, 1) == 0)
 
         #expect(!ListenFDs.isListeningUnixStreamSocket(tcp))
         #expect(ListenFDs.unixSocketPath(of: tcp) == nil)
@@ -110,14 +126,7 @@ struct ListenFDsSocketCheckTests {
     func anAbstractUnixSocketPathIsShownWithAnAtSign() throws {
         let descriptor = try makeSocket(AF_UNIX, SOCK_STREAM)
         defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let name = Array("millimetric-test-\(getpid())".utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw[0] = 0
-            raw.baseAddress!.advanced(by: 1).copyMemory(from: name, byteCount: name.count)
-        }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + 1 + name.count)
+        let (address, length) = Self.abstractUnixAddress("millimetric-test-\(getpid())")
         try #require(bindSocket(descriptor, to: address, length: length) == 0)
 
         #expect(ListenFDs.unixSocketPath(of: descriptor) == "@millimetric-test-\(getpid())")

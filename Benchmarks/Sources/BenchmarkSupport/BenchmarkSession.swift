@@ -8,7 +8,7 @@ public enum BenchmarkSession {
         name: String, options: BenchmarkOptions, _ body: (Binaries, TemporaryDirectory) throws -> T
     ) throws -> T {
         ChildRegistry.installSignalHandlers(name: name)
-        let binaries = try Binaries.locate(binPath: options.binPath, relay: options.relay, standIn: options.standin)
+        let binaries = try Binaries.locate(binPath: options.binPath, relay: options.binaries.relay, standIn: options.binaries.standin)
         if let warning = binaries.stalenessWarning() { print(warning) }
         let directory = try TemporaryDirectory(prefix: "mmr-\(name.split(separator: "-").first ?? "bench")")
         if !options.keep { ChildRegistry.removeOnInterrupt(directory.path) }

@@ -91,14 +91,10 @@ public final class PipelinedConnection: Sendable {
         }
         let written = writer.value!
         let read = reader.value!
-        var result = ConnectionResult()
-        result.written = written.events
-        result.firstWrite = written.firstWrite
-        result.acked = read.acked
-        result.rejected = read.rejected
-        result.firstRejection = read.firstRejection
-        result.lastAck = read.lastAck
-        result.failure = timedOut ? "no end of the acks within \(Int(seconds)) s" : (written.failure ?? read.failure)
+        var result = ConnectionResult(
+            written: written.events, acked: read.acked, rejected: read.rejected, firstRejection: read.firstRejection,
+            firstWrite: written.firstWrite, lastAck: read.lastAck,
+            failure: timedOut ? "no end of the acks within \(Int(seconds)) s" : (written.failure ?? read.failure))
         if timed && result.failure == nil && read.ackTimes.count >= written.writeTimes.count {
             result.latencies = zip(read.ackTimes, written.writeTimes).map { $0 &- $1 }
         }

@@ -30,10 +30,10 @@ struct DrainBench: ParsableCommand {
             """)
 
     @Option(help: "Parts to run, comma-separated: unlimited, limited.")
-    var parts = "unlimited,limited"
+    var parts = CommaSeparated<Part>([.unlimited, .limited])
 
     @Option(help: "Backlogs of the unlimited runs, comma-separated.")
-    var backlogs = "100000,1000000"
+    var backlogs = CommaSeparated<Int>([100_000, 1_000_000])
 
     @Option(help: "Backlog of the limited run (at least 30000).")
     var limitedBacklog = 50_000
@@ -43,6 +43,10 @@ struct DrainBench: ParsableCommand {
 
     @Option(help: "Connections that prefill the backlog.")
     var connections = 4
+
+    enum Part: String, ExpressibleByArgument, CaseIterable {
+        case unlimited, limited
+    }
 
     enum Resume: String, ExpressibleByArgument, CaseIterable {
         case `switch`, restart
@@ -59,15 +63,10 @@ struct DrainBench: ParsableCommand {
 
     @OptionGroup var session: BenchmarkOptions
 
-    var partList: [String] { parts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
-    var backlogList: [Int] {
-        backlogs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    }
+    var partList: [Part] { parts.values }
+    var backlogList: [Int] { backlogs.values }
 
     mutating func validate() throws {
-        guard !partList.isEmpty, partList.allSatisfy({ ["unlimited", "limited"].contains($0) }) else {
-            throw ValidationError("--parts: unlimited and/or limited")
-        }
         guard backlogList.allSatisfy({ $0 > 0 }) else { throw ValidationError("--backlogs: positive integers") }
         guard limitedBacklog >= 30_000 else {
             throw ValidationError("--limited-backlog: at least 30000, so the steady phase is long enough")
@@ -92,7 +91,7 @@ struct DrainBench: ParsableCommand {
         var unlimited: [UnlimitedResult] = []
         var limited: LimitedResult?
         var number = 0
-        if partList.contains("unlimited") {
+        if partList.contains(.unlimited) {
             for backlog in backlogList {
                 number += 1
                 let result = try runUnlimited(
@@ -104,7 +103,7 @@ struct DrainBench: ParsableCommand {
                 unlimited.append(result)
             }
         }
-        if partList.contains("limited") {
+        if partList.contains(.limited) {
             number += 1
             let result = try runLimited(
                 name: "d\(number)", backlog: limitedBacklog, binaries: binaries, directory: directory)

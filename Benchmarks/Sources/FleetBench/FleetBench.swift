@@ -23,6 +23,9 @@ struct FleetBench: ParsableCommand {
             Build the release binaries first: swift build -c release (in the repository root).
             """)
 
+    // The command's own parameters. `duplicates` pairs runs of `@Option` + `var x = number` here
+    // with chaos's and http-bench's's by shape: they are declarations of different options, with nothing to share
+    // (what is shared, the binaries, seed, work directory and synchronous mode, is an @OptionGroup).
     @Option(help: "Relay processes.")
     var relays = 16
 

@@ -26,6 +26,9 @@ struct HTTPBench: ParsableCommand {
             Build the release binaries first: swift build -c release (in the repository root).
             """)
 
+    // The command's own parameters. `duplicates` pairs runs of `@Option` + `var x = number` here
+    // with fleet-bench's and chaos's's by shape: they are declarations of different options, with nothing to share
+    // (what is shared, the binaries, seed, work directory and synchronous mode, is an @OptionGroup).
     @Option(help: "Keep-alive clients (connections).")
     var clients = 4
 
@@ -36,14 +39,13 @@ struct HTTPBench: ParsableCommand {
     var batchRequests = 40
 
     @Option(help: "Requests in flight per connection, comma-separated (1 = wait for each answer).")
-    var depths = "1,32"
+    var depths = CommaSeparated<Int>([1, 32])
 
-    @Option(help: "synchronous mode of the relay (full or normal).")
-    var synchronous = "full"
+    @OptionGroup var durability: SynchronousOption
 
     @OptionGroup var session: BenchmarkOptions
 
-    var depthList: [Int] { depths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var depthList: [Int] { depths.values }
 
     func run() throws {
         try BenchmarkSession.run(name: "http-bench", options: session) {
@@ -60,7 +62,7 @@ struct HTTPBench: ParsableCommand {
             let port = try Self.freePort()
             let relay = try RelayProcess(
                 executable: binaries.relay, directory: directory.path, name: "h\(number)", host: standIn.baseURL,
-                settings: ["synchronous": synchronous, "max_outbox_bytes": "8GiB", "http_listen": "127.0.0.1:\(port)"])
+                settings: ["synchronous": durability.synchronous.rawValue, "max_outbox_bytes": "8GiB", "http_listen": "127.0.0.1:\(port)"])
             defer { _ = try? relay.stop() }
             try Self.waitForListener(port: port)
 
@@ -86,7 +88,7 @@ struct HTTPBench: ParsableCommand {
             directory.remove("h\(number)-state")
         }
         print()
-        print("\(clients) keep-alive clients, synchronous=\(synchronous), \(trackRequests) track and \(batchRequests) batch requests per client")
+        print("\(clients) keep-alive clients, synchronous=\(durability.synchronous.rawValue), \(trackRequests) track and \(batchRequests) batch requests per client")
         print(table.render())
     }
 

@@ -29,21 +29,25 @@ struct ImportBench: ParsableCommand {
     @Flag(help: "Keep the generated event_ids (the importer then derives none).")
     var keepIds = false
 
-    @Option(help: "Seconds of the delivery part (0: skip it).")
-    var deliverSeconds = 60
+    /// The second part's options, under their own heading in --help.
+    struct DeliveryPart: ParsableArguments {
+        @Option(help: "Seconds of the delivery part (0: skip it).")
+        var deliverSeconds = 60
 
-    @Option(help: "Backfill events of the delivery part (enough for --deliver-seconds at 2,500/s).")
-    var deliverEvents = 200_000
+        @Option(help: "Backfill events of the delivery part (enough for --deliver-seconds at 2,500/s).")
+        var deliverEvents = 200_000
+    }
 
-    @Option(help: "synchronous: full or normal.")
-    var synchronous = "full"
+    @OptionGroup(title: "Delivery part") var delivery: DeliveryPart
+
+    @OptionGroup var durability: SynchronousOption
 
     @OptionGroup var session: BenchmarkOptions
 
     func run() throws {
         try BenchmarkSession.run(name: "import-bench", options: session) {
             try measure(binaries: $0, directory: $1)
-            if deliverSeconds > 0 { try measureDelivery(binaries: $0, directory: $1) }
+            if delivery.deliverSeconds > 0 { try measureDelivery(binaries: $0, directory: $1) }
         }
     }
 
@@ -55,7 +59,7 @@ struct ImportBench: ParsableCommand {
         // Port 9 (discard) refuses connections: the drainer backs off, the outbox only fills.
         let relayProcess = try RelayProcess(
             executable: binaries.relay, directory: directory.path, name: "import", host: "http://127.0.0.1:9",
-            settings: ["synchronous": synchronous])
+            settings: ["synchronous": durability.synchronous.rawValue])
         let relayStart = ProcStatus.peakRSSKilobytes(pid: relayProcess.pid)
         let start = Monotonic.nanoseconds()
         let importer = try ChildProcess(
@@ -88,13 +92,13 @@ struct ImportBench: ParsableCommand {
     func measureDelivery(binaries: Binaries, directory: TemporaryDirectory) throws {
         print()
         let file = directory.file("deliver.ndjson")
-        _ = try writeFile(file, count: deliverEvents)
+        _ = try writeFile(file, count: delivery.deliverEvents)
         let standIn = try StandInProcess(executable: binaries.standIn, directory: directory, name: "deliver-standin", arguments: [])
         defer { standIn.stop() }
         try standIn.setFaults(["latency_ms": 300])
         let relayProcess = try RelayProcess(
             executable: binaries.relay, directory: directory.path, name: "deliver", host: standIn.baseURL,
-            settings: ["synchronous": synchronous])
+            settings: ["synchronous": durability.synchronous.rawValue])
         defer { _ = try? relayProcess.stop() }
         let outbox = try OutboxQuery(path: relayProcess.databasePath)
         var number = 0
@@ -133,7 +137,7 @@ struct ImportBench: ParsableCommand {
         let start = Monotonic.nanoseconds()
         var steadyStart: (time: UInt64, events: Int)?
         var underBackfill: [Double] = []
-        while Monotonic.nanoseconds() - start < UInt64(deliverSeconds) * 1_000_000_000 {
+        while Monotonic.nanoseconds() - start < UInt64(delivery.deliverSeconds) * 1_000_000_000 {
             underBackfill += try liveLatencies(count: 1)
             if steadyStart == nil && Monotonic.nanoseconds() - start >= 10_000_000_000 {
                 steadyStart = (Monotonic.nanoseconds(), try standIn.counters().events)
@@ -151,7 +155,7 @@ struct ImportBench: ParsableCommand {
             let median = sorted[sorted.count / 2]
             return "\(Format.fixed(median, 2)) / \(Format.fixed(sorted.last!, 2)) s"
         }
-        print("| delivery, \(deliverSeconds) s | steady events/s (after 10 s) | of 2,500 | 429s | live latency median / max, no backfill | under the backfill | backfill left |")
+        print("| delivery, \(delivery.deliverSeconds) s | steady events/s (after 10 s) | of 2,500 | 429s | live latency median / max, no backfill | under the backfill | backfill left |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         print(
             "| 300 ms answers | **\(Format.rate(steadyRate))** | \(Format.percent(steadyRate / 2_500)) | \(after.count(status: 429) - before.count(status: 429)) "

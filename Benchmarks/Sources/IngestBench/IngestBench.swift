@@ -26,10 +26,10 @@ struct IngestBench: ParsableCommand {
     var events = 100_000
 
     @Option(help: "Client counts to run, comma-separated.")
-    var clients = "1,4"
+    var clients = CommaSeparated<Int>([1, 4])
 
     @Option(help: "Synchronous modes to run, comma-separated (full, normal).")
-    var synchronous = "full,normal"
+    var synchronous = CommaSeparated<SynchronousMode>([.full, .normal])
 
     @Option(help: "Runs of each case; figures are then median (min–max).")
     var repeats = 1
@@ -44,20 +44,11 @@ struct IngestBench: ParsableCommand {
 
     mutating func validate() throws {
         guard events > 0, repeats > 0 else { throw ValidationError("--events and --repeats must be positive") }
-        guard !clientCounts.isEmpty, clientCounts.allSatisfy({ $0 > 0 }) else {
-            throw ValidationError("--clients: positive integers, e.g. 1,4")
-        }
-        guard !modes.isEmpty, modes.allSatisfy({ ["full", "normal"].contains($0) }) else {
-            throw ValidationError("--synchronous: full and/or normal")
-        }
+        guard clientCounts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--clients: positive integers, e.g. 1,4") }
     }
 
-    var clientCounts: [Int] {
-        clients.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    }
-    var modes: [String] {
-        synchronous.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-    }
+    var clientCounts: [Int] { clients.values }
+    var modes: [String] { synchronous.values.map(\.rawValue) }
 
     func run() throws {
         try BenchmarkSession.run(name: "ingest-bench", options: session) {

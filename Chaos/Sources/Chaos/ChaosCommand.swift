@@ -24,6 +24,9 @@ struct ChaosCommand: ParsableCommand {
             `swift build --package-path Chaos --product millimetric-relay`, see Chaos/run.sh).
             """)
 
+    // The command's own parameters. `duplicates` pairs runs of `@Option` + `var x = number` here
+    // with fleet-bench's and http-bench's's by shape: they are declarations of different options, with nothing to share
+    // (what is shared, the binaries, seed, work directory and synchronous mode, is an @OptionGroup).
     @Option(help: "Seconds of chaos (production, kills, faults). CI's short form: 40; the long form: 600.")
     var duration = 40
 
@@ -42,17 +45,12 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Seconds to wait for delivery once the chaos is over.")
     var drainTimeout = 180
 
-    @Option(help: "Seed for the schedule of kills and faults (default: random, printed).")
-    var seed: UInt64?
+    /// `--seed` replays the schedule of kills and faults; `--work-dir` holds the socket, state
+    /// and logs (default: a new one in /tmp, removed after a successful run).
+    @OptionGroup var evidence: EvidenceRunOptions
 
-    @Option(help: "The millimetric-relay executable.")
-    var relay: String?
-
-    @Option(help: "The millimetric-api-standin executable.")
-    var standin: String?
-
-    @Option(help: "Work directory for the socket, state and logs (default: a new one in /tmp, removed after a successful run).")
-    var workDir: String?
+    /// Default: next to this executable, or $MILLIMETRIC_RELAY and $MILLIMETRIC_API_STANDIN.
+    @OptionGroup var binaries: RelayBinaryOptions
 
     func validate() throws {
         guard duration > 0, producers > 0, rate > 0 else { throw ValidationError("--duration, --producers and --rate must be positive") }
@@ -63,15 +61,15 @@ struct ChaosCommand: ParsableCommand {
         // SIGKILL: the relay's state is throwaway here.
         ChildRegistry.installSignalHandlers(name: "chaos", kill: true)
         let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        let relayPath = relay ?? ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY"] ?? here.appendingPathComponent("millimetric-relay").path
-        let standInPath = standin ?? ProcessInfo.processInfo.environment["MILLIMETRIC_API_STANDIN"] ?? here.appendingPathComponent("millimetric-api-standin").path
+        let relayPath = binaries.relay ?? ProcessInfo.processInfo.environment["MILLIMETRIC_RELAY"] ?? here.appendingPathComponent("millimetric-relay").path
+        let standInPath = binaries.standin ?? ProcessInfo.processInfo.environment["MILLIMETRIC_API_STANDIN"] ?? here.appendingPathComponent("millimetric-api-standin").path
         for path in [relayPath, standInPath] where !FileManager.default.isExecutableFile(atPath: path) {
             say("chaos: no executable at \(path); build it (Chaos/run.sh does) or pass --relay/--standin")
             throw ExitCode(2)
         }
         let directory: String
-        let madeDirectory = workDir == nil
-        if let workDir {
+        let madeDirectory = evidence.workDir == nil
+        if let workDir = evidence.workDir {
             try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
             directory = workDir
         } else {
@@ -79,7 +77,7 @@ struct ChaosCommand: ParsableCommand {
         }
         let settings = ChaosSettings(
             duration: .seconds(duration), producers: producers, ratePerProducer: rate, killGap: killMin...killMax,
-            faultHold: 0.5...2.5, seed: seed ?? UInt64.random(in: 0...UInt64(UInt32.max)), drainTimeout: .seconds(drainTimeout),
+            faultHold: 0.5...2.5, seed: evidence.resolvedSeed(), drainTimeout: .seconds(drainTimeout),
             relayExecutable: relayPath, standInExecutable: standInPath, workDirectory: directory)
         say("chaos: relay \(relayPath)")
         let passed: Bool

@@ -23,8 +23,10 @@ struct PowerCutCommand: ParsableCommand {
     @Option(help: "The outbox's durability: full (the default), normal, or off (not a relay setting: shows the test failing).")
     var synchronous: SynchronousSetting = .full
 
-    @Option(help: "Seed for cut points, load and disk fates (default: from the clock).")
-    var seed: UInt64?
+    /// `--seed` replays the cut points, the load and the disk's fates; `--work-dir` is where
+    /// the cycles' files go (default: /dev/shm, where a real fsync costs nothing; the VFS
+    /// simulates durability).
+    @OptionGroup var evidence: EvidenceRunOptions
 
     @Flag(help: "Release each group's acks before its commit (deliberately broken ack order): the run must fail.")
     var breakAckOrder = false
@@ -35,9 +37,6 @@ struct PowerCutCommand: ParsableCommand {
     @Option(help: "Submissions per client per cycle (one to four events, or a forget).")
     var submissions = 30
 
-    @Option(help: "Where the cycles' files go (default: /dev/shm, where a real fsync costs nothing; the VFS simulates durability).")
-    var workDirectory: String?
-
     @Flag(help: "Let the relay create its outbox in each cycle, through the VFS (its first start), instead of starting from one made earlier.")
     var freshOutbox = false
 
@@ -45,13 +44,13 @@ struct PowerCutCommand: ParsableCommand {
     var verbose = false
 
     mutating func run() throws {
-        let seed = self.seed ?? UInt64(Date().timeIntervalSince1970 * 1000)
+        let seed = evidence.resolvedSeed()
         let vfsName = "powercut"
         guard powercut_vfs_register(vfsName) == 0 else { throw ValidationError("cannot register the VFS") }
         var logger = Logger(label: "powercut")
         logger.logLevel = .critical  // the writer logs every commit that fails after the cut
 
-        let base = workDirectory ?? (FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
+        let base = evidence.workDir ?? (FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
         let root = base + "/mmr-powercut-\(getpid())"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -167,11 +167,10 @@ enum HTTPInvariants {
     }
 
     static func require(_ condition: @autoclosure () -> Bool, _ what: @autoclosure () -> String, _ input: UnsafeRawBufferPointer) {
-        if !condition() { fail(what(), input) }
+        Invariant.require(condition(), what(), input: input, named: "HTTP input", shown: 400)
     }
 
     static func fail(_ what: String, _ input: UnsafeRawBufferPointer) -> Never {
-        let shown = String(decoding: input.prefix(400), as: UTF8.self).debugDescription
-        fatalError("HTTP invariant broken: \(what)\n  input (\(input.count) bytes): \(shown)")
+        Invariant.fail(what, input: input, named: "HTTP input", shown: 400)
     }
 }

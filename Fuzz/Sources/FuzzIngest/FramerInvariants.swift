@@ -98,7 +98,6 @@ enum FramerInvariants {
     }
 
     static func fail(_ what: String, _ input: UnsafeRawBufferPointer, _ cap: Int) -> Never {
-        let shown = String(decoding: input.prefix(300), as: UTF8.self).debugDescription
-        fatalError("framer invariant broken (cap \(cap)): \(what)\n  input (\(input.count) bytes): \(shown)")
+        Invariant.fail(what, input: input, named: "framer input (cap \(cap))", shown: 300)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import NIOCore
 
 @testable import MillimetricRelay
@@ -163,11 +164,10 @@ enum IngestInvariants {
     }
 
     static func require(_ condition: @autoclosure () -> Bool, _ what: @autoclosure () -> String, _ line: UnsafeRawBufferPointer) {
-        if !condition() { fail(what(), line) }
+        Invariant.require(condition(), what(), input: line, named: "line", shown: 300)
     }
 
     static func fail(_ what: String, _ line: UnsafeRawBufferPointer) -> Never {
-        let shown = String(decoding: line.prefix(300), as: UTF8.self).debugDescription
-        fatalError("invariant broken: \(what)\n  line (\(line.count) bytes): \(shown)")
+        Invariant.fail(what, input: line, named: "line", shown: 300)
     }
 }

@@ -47,49 +47,39 @@ struct StrictJSON {
         index += 1
     }
 
-    private mutating func value() throws(Failure) {
-        guard let first = current else { throw .invalid }
-        switch first {
-        case UInt8(ascii: "{"):
-            depth += 1
-            if depth > Self.depthLimit { throw .tooDeep }
+    /// An object (`keyed`: `"key": value` members) or an array after its opening byte: the
+    /// members separated by commas, then `close`.
+    private mutating func container(close: UInt8, keyed: Bool) throws(Failure) {
+        depth += 1
+        if depth > Self.depthLimit { throw .tooDeep }
+        index += 1
+        whitespace()
+        if current == close {
             index += 1
-            whitespace()
-            if current == UInt8(ascii: "}") {
-                index += 1
-            } else {
-                while true {
-                    whitespace()
+        } else {
+            while true {
+                whitespace()
+                if keyed {
                     try string()
                     whitespace()
                     try take(UInt8(ascii: ":"))
                     whitespace()
-                    try value()
-                    whitespace()
-                    if current == UInt8(ascii: ",") { index += 1; continue }
-                    try take(UInt8(ascii: "}"))
-                    break
                 }
+                try value()
+                whitespace()
+                if current == UInt8(ascii: ",") { index += 1; continue }
+                try take(close)
+                break
             }
-            depth -= 1
-        case UInt8(ascii: "["):
-            depth += 1
-            if depth > Self.depthLimit { throw .tooDeep }
-            index += 1
-            whitespace()
-            if current == UInt8(ascii: "]") {
-                index += 1
-            } else {
-                while true {
-                    whitespace()
-                    try value()
-                    whitespace()
-                    if current == UInt8(ascii: ",") { index += 1; continue }
-                    try take(UInt8(ascii: "]"))
-                    break
-                }
-            }
-            depth -= 1
+        }
+        depth -= 1
+    }
+
+    private mutating func value() throws(Failure) {
+        guard let first = current else { throw .invalid }
+        switch first {
+        case UInt8(ascii: "{"): try container(close: UInt8(ascii: "}"), keyed: true)
+        case UInt8(ascii: "["): try container(close: UInt8(ascii: "]"), keyed: false)
         case UInt8(ascii: "\""):
             try string()
         case UInt8(ascii: "t"): try word("true")

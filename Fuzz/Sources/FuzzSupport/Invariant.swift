@@ -11,4 +11,16 @@ public enum Invariant {
     public static func fail(_ what: String) -> Never {
         fatalError("invariant broken: \(what)")
     }
+
+    /// Fails unless `condition` holds, showing the first `shown` bytes of the input it broke on.
+    public static func require(
+        _ condition: @autoclosure () -> Bool, _ what: @autoclosure () -> String, input: UnsafeRawBufferPointer, named name: String, shown: Int
+    ) {
+        if !condition() { fail(what(), input: input, named: name, shown: shown) }
+    }
+
+    public static func fail(_ what: String, input: UnsafeRawBufferPointer, named name: String, shown: Int) -> Never {
+        let text = String(decoding: input.prefix(shown), as: UTF8.self).debugDescription
+        fatalError("invariant broken: \(what)\n  \(name) (\(input.count) bytes): \(text)")
+    }
 }

@@ -28,7 +28,9 @@ public struct EventValidator: Sendable {
         case type, event, eventID, timestamp, anonymousID, userID, sessionID, url, path, referrer, properties, traits
 
         /// The name as a JSON string literal, which is how keys are matched: a key's canonical
-        /// literal equals `"name"` exactly when the key decodes to the name.
+        /// literal equals `"name"` exactly when the key decodes to the name. A table on purpose
+        /// (`duplicates` sees its halves as a pair): an exhaustive switch of static literals,
+        /// compared on every key of every line, with no lookup to initialise.
         var literal: StaticString {
             switch self {
             case .type: #""type""#
@@ -119,7 +121,7 @@ public struct EventValidator: Sendable {
         // JSON null counts as absent.
         for index in slots.indices where slots[index]?.kind == .null { slots[index] = nil }
         guard let kind = fixedKind ?? kindFromType() else {
-            return .failure(IngestRejection(.invalidPayload, "type: must be \"track\", \"identify\" or \"forget\" (or absent for track)"))
+            return .failure(IngestRejection(code: .invalidPayload, message: "type: must be \"track\", \"identify\" or \"forget\" (or absent for track)"))
         }
         let unused = dropFieldsUnused(by: kind)
         if let rejection = checkTypes(of: kind) ?? checkRequiredFields(of: kind) { return .failure(rejection) }
@@ -140,7 +142,7 @@ public struct EventValidator: Sendable {
                 // Valid JSON that is not an object is a payload error; invalid JSON is not.
                 let kind = try parser.transcodeValue(into: &scratch)
                 if parser.peek() != nil { throw parser.unexpected("the end of the line") }
-                return IngestRejection(.invalidPayload, "the line must be a JSON object such as {\"event\":\"signup\"}, not \(Self.describe(kind))")
+                return IngestRejection(code: .invalidPayload, message: "the line must be a JSON object such as {\"event\":\"signup\"}, not \(Self.describe(kind))")
             }
             _ = parser.consume(UInt8(ascii: "{"))
             if !parser.consume(UInt8(ascii: "}")) {
@@ -166,8 +168,8 @@ public struct EventValidator: Sendable {
             return nil
         } catch {
             switch error.kind {
-            case .tooDeep: return IngestRejection(.invalidPayload, error.message)
-            case .invalidUTF8, .syntax: return IngestRejection(.invalidJSON, error.message)
+            case .tooDeep: return IngestRejection(code: .invalidPayload, message: error.message)
+            case .invalidUTF8, .syntax: return IngestRejection(code: .invalidJSON, message: error.message)
             }
         }
     }
@@ -204,7 +206,7 @@ public struct EventValidator: Sendable {
         }
         for field in required where slots[field.rawValue] == nil {
             let hint = field == .event ? ", a string of 1–\(Self.maximumNameLength) characters such as \"signup\"" : ", a string"
-            return IngestRejection(.invalidPayload, "\(field.name): required for \(kind)\(hint)")
+            return IngestRejection(code: .invalidPayload, message: "\(field.name): required for \(kind)\(hint)")
         }
         return nil
     }
@@ -264,23 +266,23 @@ public struct EventValidator: Sendable {
                 continue
             case .properties, .traits:
                 guard slot.kind == .object else {
-                    return IngestRejection(.invalidPayload, "\(field.name): must be a JSON object or null, not \(Self.describe(slot.kind))")
+                    return IngestRejection(code: .invalidPayload, message: "\(field.name): must be a JSON object or null, not \(Self.describe(slot.kind))")
                 }
                 let size = slot.range.count
                 if size > Self.maximumObjectBytes {
-                    return IngestRejection(.invalidPayload, "\(field.name): \(size) bytes as compact JSON, at most \(Self.maximumObjectBytes) allowed; send less")
+                    return IngestRejection(code: .invalidPayload, message: "\(field.name): \(size) bytes as compact JSON, at most \(Self.maximumObjectBytes) allowed; send less")
                 }
             default:
                 guard case .string(let length) = slot.kind else {
-                    return IngestRejection(.invalidPayload, "\(field.name): must be a string\(field == .event ? "" : " or null"), not \(Self.describe(slot.kind))")
+                    return IngestRejection(code: .invalidPayload, message: "\(field.name): must be a string\(field == .event ? "" : " or null"), not \(Self.describe(slot.kind))")
                 }
                 switch field {
                 case .event, .eventID:
                     if length == 0 {
-                        return IngestRejection(.invalidPayload, "\(field.name): must not be empty (1–\(Self.maximumNameLength) characters)")
+                        return IngestRejection(code: .invalidPayload, message: "\(field.name): must not be empty (1–\(Self.maximumNameLength) characters)")
                     }
                     if length > Self.maximumNameLength {
-                        return IngestRejection(.invalidPayload, "\(field.name): \(length) characters, at most \(Self.maximumNameLength) allowed (counted in UTF-16 code units)")
+                        return IngestRejection(code: .invalidPayload, message: "\(field.name): \(length) characters, at most \(Self.maximumNameLength) allowed (counted in UTF-16 code units)")
                     }
                 case .timestamp:
                     // The canonical text without its quotes is the decoded text unless it holds
@@ -289,11 +291,11 @@ public struct EventValidator: Sendable {
                         RFC3339.isValid(UnsafeRawBufferPointer(rebasing: bytes[(slot.range.lowerBound + 1)..<(slot.range.upperBound - 1)]))
                     }
                     if !valid {
-                        return IngestRejection(.invalidPayload, "timestamp: must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z or 2026-11-22T10:00:00.123+01:00")
+                        return IngestRejection(code: .invalidPayload, message: "timestamp: must be an RFC 3339 date-time such as 2026-11-22T10:00:00Z or 2026-11-22T10:00:00.123+01:00")
                     }
                 case .userID, .anonymousID:
                     if kind != .track && length == 0 {
-                        return IngestRejection(.invalidPayload, "\(field.name): must not be empty")
+                        return IngestRejection(code: .invalidPayload, message: "\(field.name): must not be empty")
                     }
                 default:
                     break

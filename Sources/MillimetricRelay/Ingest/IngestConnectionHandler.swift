@@ -203,7 +203,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         switch frame {
         case .tooLong:
             sawFirstLine = true
-            current.entries.append(.rejected(IngestRejection(.lineTooLong, "the line is longer than \(settings.maximumLineBytes) bytes (max_line_bytes); split the event or raise the limit")))
+            current.entries.append(.rejected(IngestRejection(code: .lineTooLong, message: "the line is longer than \(settings.maximumLineBytes) bytes (max_line_bytes); split the event or raise the limit")))
         case .line(let line):
             if !sawFirstLine {
                 sawFirstLine = true
@@ -224,7 +224,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             switch result {
             case .success(let event):
                 if event.kind == .forget && !settings.forgetPolicy.permits(uid: peerUID) {
-                    current.entries.append(.rejected(IngestRejection(.forbidden, "uid \(peerUID.map(String.init) ?? "unknown") may not send forget; add it to forget_allowed_uids")))
+                    current.entries.append(.rejected(IngestRejection(code: .forbidden, message: "uid \(peerUID.map(String.init) ?? "unknown") may not send forget; add it to forget_allowed_uids")))
                 } else {
                     current.entries.append(.event(index: current.events.count))
                     current.events.append(event)

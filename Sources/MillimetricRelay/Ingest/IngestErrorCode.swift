@@ -16,14 +16,10 @@ public enum IngestErrorCode: String, Sendable, CaseIterable {
     case internalError = "internal_error"
 }
 
-/// A refusal of one line: nothing of it was stored.
+/// A refusal of one line: nothing of it was stored. Only the relay's module makes one, so the
+/// synthesized `init(code:message:)` serves.
 public struct IngestRejection: Error, Sendable, Equatable {
     public let code: IngestErrorCode
     /// What to fix, naming the field.
     public let message: String
-
-    public init(_ code: IngestErrorCode, _ message: String) {
-        self.code = code
-        self.message = message
-    }
 }

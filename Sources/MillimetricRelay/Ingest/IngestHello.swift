@@ -18,7 +18,7 @@ enum IngestHello {
         }
         guard let decoded = try? JSONDecoder().decode(Line.self, from: Data(line)), decoded.type == "hello" else { return nil }
         guard let name = decoded.lane, let lane = OutboxLane(rawValue: name) else {
-            return .failure(IngestRejection(.invalidPayload, "lane: must be \"live\" or \"backfill\" in a hello line such as {\"type\":\"hello\",\"lane\":\"backfill\"}"))
+            return .failure(IngestRejection(code: .invalidPayload, message: "lane: must be \"live\" or \"backfill\" in a hello line such as {\"type\":\"hello\",\"lane\":\"backfill\"}"))
         }
         return .success(lane)
     }

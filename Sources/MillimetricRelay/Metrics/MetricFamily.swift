@@ -93,6 +93,9 @@ extension MetricFamily {
 
     // MARK: Build and process
 
+    // The standard process_* families, one entry each as every other family (`duplicates` sees
+    // a pair in the run of alike entries: it is a table).
+
     static let buildInfo = MetricFamily(
         "millimetric_relay_build_info", .gauge,
         "Always 1; the version label says which millimetric-relay is running.")

@@ -19,37 +19,13 @@ struct ProcessStatistics: Sendable, Equatable {
     var maximumFileDescriptors: Int?
 
     /// The fields of `/proc/<pid>/stat` that the metrics need, and what turns them into units.
+    /// (`duplicates` pairs it with ImportProgressFile: two unrelated records of five fields.)
     struct StatFields: Sendable, Equatable {
         var userTicks: Double
         var systemTicks: Double
         var startTicks: Double
         var virtualBytes: Double
         var residentPages: Double
-
-        /// Parses a `/proc/<pid>/stat` line.
-        ///
-        /// The second field is the command name in parentheses, which may itself hold spaces and
-        /// parentheses, so fields are counted from the last `)` (proc(5)): utime is field 14,
-        /// stime 15, starttime 22, vsize 23 and rss 24.
-        init?(stat: String) {
-            guard let close = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
-            // fields[0] is field 3 (state), so field N is fields[N - 3].
-            func field(_ number: Int) -> Double? {
-                number - 3 < fields.count ? Double(fields[number - 3]) : nil
-            }
-            guard let user = field(14), let system = field(15), let start = field(22), let virtual = field(23), let resident = field(24)
-            else { return nil }
-            self.init(userTicks: user, systemTicks: system, startTicks: start, virtualBytes: virtual, residentPages: resident)
-        }
-
-        init(userTicks: Double, systemTicks: Double, startTicks: Double, virtualBytes: Double, residentPages: Double) {
-            self.userTicks = userTicks
-            self.systemTicks = systemTicks
-            self.startTicks = startTicks
-            self.virtualBytes = virtualBytes
-            self.residentPages = residentPages
-        }
     }
 
     /// The system's boot time in seconds since the epoch: the `btime` line of `/proc/stat`.
@@ -119,5 +95,24 @@ struct ProcessStatistics: Sendable, Equatable {
         // RLIM_INFINITY is all ones, which Swift cannot import as a constant.
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
         return Int(clamping: limit.rlim_cur)
+    }
+}
+
+extension ProcessStatistics.StatFields {
+    /// Parses a `/proc/<pid>/stat` line.
+    ///
+    /// The second field is the command name in parentheses, which may itself hold spaces and
+    /// parentheses, so fields are counted from the last `)` (proc(5)): utime is field 14,
+    /// stime 15, starttime 22, vsize 23 and rss 24.
+    init?(stat: String) {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
+        // fields[0] is field 3 (state), so field N is fields[N - 3].
+        func field(_ number: Int) -> Double? {
+            number - 3 < fields.count ? Double(fields[number - 3]) : nil
+        }
+        guard let user = field(14), let system = field(15), let start = field(22), let virtual = field(23), let resident = field(24)
+        else { return nil }
+        self.init(userTicks: user, systemTicks: system, startTicks: start, virtualBytes: virtual, residentPages: resident)
     }
 }

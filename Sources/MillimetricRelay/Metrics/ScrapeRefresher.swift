@@ -18,6 +18,8 @@ final class ScrapeRefresher: Sendable {
     private let logger: Logger
     private let running = Mutex(())
 
+    // Written out: a class gets no memberwise init (it is a class for its lock, which one value
+    // shared by every scrape must hold). `duplicates` pairs it with CurlHTTPClient.Configuration's.
     init(
         metrics: RelayMetrics, process: ProcessMetrics, maximumBytes: Int64, logger: Logger,
         snapshot: @escaping @Sendable () -> OutboxWriter.Snapshot,

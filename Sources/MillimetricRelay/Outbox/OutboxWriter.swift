@@ -139,7 +139,7 @@ public final class OutboxWriter: Sendable {
     /// not wait behind a backfill.
     public func submit(_ events: [ValidatedEvent], receivedAt: Int64, lane: OutboxLane = .live, completion: @escaping @Sendable ([Outcome]) -> Void) {
         if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: false, lane: lane, completion: completion)) {
-            completion(events.map { _ in .rejected(IngestRejection(.shuttingDown, "the relay is stopping; nothing was stored, send again later")) })
+            completion(events.map { _ in .rejected(IngestRejection(code: .shuttingDown, message: "the relay is stopping; nothing was stored, send again later")) })
         }
     }
 
@@ -148,7 +148,7 @@ public final class OutboxWriter: Sendable {
     /// (Only the byte cap can refuse a single event inside a commit; it is checked for the sum.)
     public func submitAllOrNothing(_ events: [ValidatedEvent], receivedAt: Int64, completion: @escaping @Sendable ([Outcome]) -> Void) {
         if !enqueue(.ingest(events, receivedAt: receivedAt, allOrNothing: true, lane: .live, completion: completion)) {
-            completion(events.map { _ in .rejected(IngestRejection(.shuttingDown, "the relay is stopping; nothing was stored, send again later")) })
+            completion(events.map { _ in .rejected(IngestRejection(code: .shuttingDown, message: "the relay is stopping; nothing was stored, send again later")) })
         }
     }
 
@@ -364,7 +364,7 @@ public final class OutboxWriter: Sendable {
                     var outcomes: [Outcome] = []
                     outcomes.reserveCapacity(events.count)
                     if allOrNothing, case let total = events.reduce(Int64(0), { $0 + Int64($1.body.count) }), storedBytes + total > maximumBytes {
-                        let rejection = IngestRejection(.outboxFull, "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); none of the \(events.count) events was stored, send again once delivery catches up")
+                        let rejection = IngestRejection(code: .outboxFull, message: "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); none of the \(events.count) events was stored, send again once delivery catches up")
                         ingestOutcomes.append(events.map { _ in .rejected(rejection) })
                         continue
                     }
@@ -381,7 +381,7 @@ public final class OutboxWriter: Sendable {
                             forgets.append((events[index].eventID, result.queued, result.deadLetters))
                         } else if storedBytes + Int64(events[index].body.count) > maximumBytes {
                             refusedForCap = true
-                            outcomes.append(.rejected(IngestRejection(.outboxFull, "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
+                            outcomes.append(.rejected(IngestRejection(code: .outboxFull, message: "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
                             continue
                         }
                         let seq: Int64
@@ -524,12 +524,12 @@ public final class OutboxWriter: Sendable {
     private func fail(_ operations: [Operation], with error: SQLiteError) {
         let rejection: IngestRejection
         if error.isFull {
-            rejection = IngestRejection(.outboxFull, "the disk holding the outbox is full (\(error.message)); nothing was stored, send again later")
+            rejection = IngestRejection(code: .outboxFull, message: "the disk holding the outbox is full (\(error.message)); nothing was stored, send again later")
             logger.error("outbox disk is full; refusing new events", metadata: [
                 "sqlite.error": "\(error)", RelayMessageID.metadataKey: .messageID(RelayMessageID.outboxFull),
             ])
         } else {
-            rejection = IngestRejection(.internalError, "the outbox could not commit (\(error.message)); nothing was stored, send again later")
+            rejection = IngestRejection(code: .internalError, message: "the outbox could not commit (\(error.message)); nothing was stored, send again later")
             logger.error("outbox commit failed", metadata: ["sqlite.error": "\(error)"])
         }
         for operation in operations {

@@ -69,7 +69,7 @@ import Testing
         metrics.committed(.stored(seq: 1, purged: nil))
         metrics.committed(.stored(seq: 2, purged: 3))
         metrics.committed(.stored(seq: 3, purged: 0))
-        metrics.committed(.rejected(IngestRejection(.outboxFull, "full")))
+        metrics.committed(.rejected(IngestRejection(code: .outboxFull, message: "full")))
         let scrape = ExpositionText(String(decoding: registry.emitToBuffer(), as: UTF8.self))
         #expect(scrape.value("millimetric_relay_forgets_total") == 2)
         #expect(scrape.value("millimetric_relay_forget_purged_events_total") == 3)

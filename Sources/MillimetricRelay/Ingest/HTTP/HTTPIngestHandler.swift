@@ -286,7 +286,9 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         respond(id, route: route, status: error.status, body: error.body(allocator: context.channel.allocator), extraHeaders: headers, context: context)
     }
 
-    /// Fills the request's slot; answers then leave from the head, in request order.
+    /// Fills the request's slot; answers then leave from the head, in request order. The
+    /// socket handler's `groupCommitted`/`flushReadyGroups` have the same shape on purpose
+    /// (`duplicates` pairs them): each writes its own protocol's answer from its own queue.
     private func respond(
         _ id: UInt64, route: HTTPRoute?, status: HTTPResponseStatus, body: ByteBuffer, extraHeaders: [(String, String)] = [],
         context: ChannelHandlerContext
