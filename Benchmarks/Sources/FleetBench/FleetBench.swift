@@ -24,7 +24,7 @@ struct FleetBench: ParsableCommand {
             """)
 
     // The command's own parameters. `duplicates` pairs runs of `@Option` + `var x = number` here
-    // with chaos's and http-bench's's by shape: they are declarations of different options, with nothing to share
+    // with chaos's and http-bench's by shape: they are declarations of different options, with nothing to share
     // (what is shared, the binaries, seed, work directory and synchronous mode, is an @OptionGroup).
     @Option(help: "Relay processes.")
     var relays = 16

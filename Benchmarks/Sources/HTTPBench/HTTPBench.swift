@@ -27,7 +27,7 @@ struct HTTPBench: ParsableCommand {
             """)
 
     // The command's own parameters. `duplicates` pairs runs of `@Option` + `var x = number` here
-    // with fleet-bench's and chaos's's by shape: they are declarations of different options, with nothing to share
+    // with fleet-bench's and chaos's by shape: they are declarations of different options, with nothing to share
     // (what is shared, the binaries, seed, work directory and synchronous mode, is an @OptionGroup).
     @Option(help: "Keep-alive clients (connections).")
     var clients = 4

@@ -25,7 +25,7 @@ struct ChaosCommand: ParsableCommand {
             """)
 
     // The command's own parameters. `duplicates` pairs runs of `@Option` + `var x = number` here
-    // with fleet-bench's and http-bench's's by shape: they are declarations of different options, with nothing to share
+    // with fleet-bench's and http-bench's by shape: they are declarations of different options, with nothing to share
     // (what is shared, the binaries, seed, work directory and synchronous mode, is an @OptionGroup).
     @Option(help: "Seconds of chaos (production, kills, faults). CI's short form: 40; the long form: 600.")
     var duration = 40
