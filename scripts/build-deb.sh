@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
         --output=*) out=${1#--output=}; shift ;;
         --binary-only) binary_only=yes; shift ;;
         --swift-flags) echo "${swift_flags[*]}"; exit 0 ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build-deb.sh: unknown argument: $1 (see --help)" >&2; exit 64 ;;
     esac
 done
