@@ -115,8 +115,10 @@ fi
 
 # The API stand-in, built by the same release build as the package (only its own target is new),
 # run outside the namespace.
+# With the package's swift flags, or swift build would recompile every module for it.
 scratch=${SCRATCH_PATH:-.build-static}
-swift build -c release --static-swift-stdlib --product millimetric-api-standin --scratch-path "$scratch" \
+# shellcheck disable=SC2046 # the flags are words
+swift build -c release --static-swift-stdlib $(scripts/build-deb.sh --swift-flags) --product millimetric-api-standin --scratch-path "$scratch" \
     > "$work/standin-build.log" 2>&1 || { tail -20 "$work/standin-build.log"; fail "building the stand-in"; exit 1; }
 bin=$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)
 "$bin/millimetric-api-standin" --port 0 > "$work/api.out" 2> "$work/api.log" &

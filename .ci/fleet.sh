@@ -43,7 +43,8 @@ else
     scripts/build-deb.sh --binary-only > "$work/build.log" 2>&1 || { grep -E "error:" "$work/build.log" | head -20; echo "fleet: the release build failed"; exit 1; }
     relay="$(tail -1 "$work/build.log")"
     scratch=${SCRATCH_PATH:-.build-static}
-    swift build -c release --static-swift-stdlib --product millimetric-api-standin --scratch-path "$scratch" \
+    # shellcheck disable=SC2046 # the package's flags, words: the same build, only the stand-in is new
+    swift build -c release --static-swift-stdlib $(scripts/build-deb.sh --swift-flags) --product millimetric-api-standin --scratch-path "$scratch" \
         > "$work/standin-build.log" 2>&1 || { tail -20 "$work/standin-build.log"; echo "fleet: building the stand-in failed"; exit 1; }
     standin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/millimetric-api-standin"
 fi

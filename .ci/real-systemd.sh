@@ -104,7 +104,8 @@ if [ -z "$deb" ]; then
 fi
 [ -f "$deb" ] || die "no package at '$deb'"
 version=$(dpkg-deb -f "$deb" Version)
-(cd "$repo" && swift build -c release --static-swift-stdlib --product millimetric-api-standin --scratch-path .build-static 2>&1 | tail -1)
+# shellcheck disable=SC2046 # the package's flags, words: the same build, only the stand-in is new
+(cd "$repo" && swift build -c release --static-swift-stdlib $("$repo/scripts/build-deb.sh" --swift-flags) --product millimetric-api-standin --scratch-path .build-static 2>&1 | tail -1)
 standin_binary="$(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/millimetric-api-standin"
 
 # --- 3. the stand-in API on the host's loopback -----------------------------------------------

@@ -87,9 +87,9 @@ if [ $status -ne 0 ] || [ ! -s "$OUT/syslog-ng.json" ]; then
 fi
 
 # bench.sh measures the peer under load only: its RSS at rest, started the same way (the same
-# config, no load, no upstream running), a second after its socket accepts connections.
+# config, no load, no upstream running), three seconds after its socket accepts connections.
 start_syslog_ng "$OUT/syslog-ng-rest" || exit 1
-sleep 1
+sleep 3
 peer_rest_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$SNG_PID/status" 2>/dev/null)
 stop_pid "$SNG_PID" TERM; SNG_PID=""
 
@@ -115,8 +115,9 @@ EOF
     sleep 0.05
 done
 
-# At rest: started, socket open, nothing sent yet (VmRSS, after a second to settle).
-sleep 1
+# At rest: started, socket open, nothing sent yet (VmRSS, after three seconds to settle: the
+# relay unmaps its services' start-up code 2 s after they start, StartupPages.settleDelay).
+sleep 3
 rest_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$REL_PID/status" 2>/dev/null)
 
 "$PY" "$PEERS_DIR/loadgen.py" --socket "$dir/relay.sock" -n "$CLIENTS" -m "$EVENTS" --seed 1 \

@@ -4,12 +4,15 @@
 # systemd units, sysusers.d and tmpfiles.d entries, the example config as a conffile, docs and
 # the maintainer scripts of deploy/debian/. Prints the package's path as its last line.
 #
-# usage: scripts/build-deb.sh [--output DIR] [--binary-only]
+# usage: scripts/build-deb.sh [--output DIR] [--binary-only] [--swift-flags]
 #
 #   --output DIR    where the .deb (and the separate debug symbols, NAME_VERSION_ARCH.debug)
 #                   go; default .build-static/deb
 #   --binary-only   only build and strip the static binary; print its path as the last line
 #                   (for scripts that want the packaged binary without the package)
+#   --swift-flags   print the swift build flags of the static build and exit: every other
+#                   build in the same scratch path (the stand-in's in CI, link-order.sh) passes
+#                   them too, or swift build recompiles every module each time they differ
 #
 # env: SCRATCH_PATH  swift build's scratch path for the static build (default .build-static, so
 #                    the normal .build is untouched)
@@ -22,6 +25,13 @@
 set -euo pipefail
 
 NAME=millimetric-relay
+# Every Swift function in a section of its own (clang's -ffunction-sections; swiftc puts a
+# module's code in one .text per file without it), for every module of the build, NIO's and the
+# others' too (Package.swift's unsafeFlags reach only this package's targets). The release link
+# (Package.swift) orders .text by deploy/link-order.txt, the functions the peer load runs first,
+# but lld moves whole input sections only: without this a function brought its file's other code
+# along, and the code under load was spread over 6 MB of .text (issue #11).
+swift_flags=(-Xswiftc -Xfrontend -Xswiftc -function-sections)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/.build-static/deb"
 binary_only=no
@@ -30,7 +40,8 @@ while [ $# -gt 0 ]; do
         --output) out=$2; shift 2 ;;
         --output=*) out=${1#--output=}; shift ;;
         --binary-only) binary_only=yes; shift ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --swift-flags) echo "${swift_flags[*]}"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build-deb.sh: unknown argument: $1 (see --help)" >&2; exit 64 ;;
     esac
 done
@@ -45,7 +56,7 @@ arch=$(dpkg --print-architecture)
 # --- the binary: static Swift runtime, stripped, symbols kept aside ---------------------------
 # The one place the packaged binary is built (the CI checks and benchmarks reuse it).
 echo "build-deb.sh: swift build -c release --static-swift-stdlib (a few minutes the first time)" >&2
-(cd "$repo" && swift build -c release --static-swift-stdlib --product "$NAME" --scratch-path "$scratch") >&2
+(cd "$repo" && swift build -c release --static-swift-stdlib "${swift_flags[@]}" --product "$NAME" --scratch-path "$scratch") >&2
 built="$(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/$NAME"
 binary="$out/$NAME"
 debug="$out/${NAME}_${version}_${arch}.debug"

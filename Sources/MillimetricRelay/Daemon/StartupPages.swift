@@ -25,6 +25,10 @@ import Glibc
 /// can be unloaded (and its addresses reused) under the advice; the ranges are rounded inwards
 /// to whole pages, so a page shared with a neighbouring writable segment is left alone.
 enum StartupPages {
+    /// How long after the services start the daemon releases once more what their own start-up
+    /// faulted in (the event loops', the drainer's and the service group's first runs).
+    static let settleDelay: Duration = .seconds(2)
+
     /// The whole pages inside `[start, start + length)`: the start rounded up, the end down.
     /// Nil when no whole page lies inside.
     static func wholePages(start: UInt, length: UInt, pageSize: UInt) -> Range<UInt>? {
