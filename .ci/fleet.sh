@@ -10,22 +10,22 @@
 # drained (FLEET_DRAIN_SECONDS, default 180: 120 s at 128 % leave a backlog of 34 s at the key's
 # rate), when the fleet delivers less than 95 % of min(produced, 2,500) events/s or its mean
 # batch is under 450 events while the key is the bottleneck, or when more than FLEET_MAX_429 %
-# (default 15) of the batch requests are answered 429. That last bound guards against a
-# regression; issue #12's goal is 5 %, which a real fleet reaches only after minutes
-# (2026-12-07: 30 % after 20 s of a 40 s run, 8.1–8.6 % after 60 s of a 120 s run): the script
-# prints whether the goal was met without failing on it.
+# (default 5, issue #12's goal) of the batch requests are answered 429. Until round 5 of #12 a
+# real fleet met 5 % only after minutes (8.1–8.6 % after 60 s of a 120 s run: slow start had
+# taken every relay to the full rate and 5 % cuts took two minutes to come down); with the cut
+# to the accepted rate three runs on 2026-12-07 drew 10 of 332, 8 of 360 and 8 of 320 (2.2–3.0 %)
+# after 60 s.
 #
 # Uses the shipped binary (scripts/build-deb.sh --binary-only, .build-static, shared with the
 # other release checks) and the stand-in from the same scratch path; FLEET_BIN=DIR uses the
 # millimetric-relay and millimetric-api-standin in DIR instead. About 3 minutes after the build.
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/lib.sh"
+set -e
 relays="${FLEET_RELAYS:-4}"
 rate="${FLEET_RATE:-128}"
 seconds="${FLEET_SECONDS:-120}"
 warmup="${FLEET_WARMUP:-60}"
-max_429="${FLEET_MAX_429:-15}"
+max_429="${FLEET_MAX_429:-5}"
 
 work=$(mktemp -d /tmp/mmr-fleet-XXXXXX)
 pids=()
@@ -131,10 +131,8 @@ fi
 if [ "$requests" -eq 0 ] || [ $(( limited * 100 )) -gt $(( requests * max_429 )) ]; then
     echo "FAIL: more than $max_429 % of the batch requests after the warm-up were answered 429 ($limited of $requests)"
     failures=$((failures + 1))
-elif [ $(( limited * 100 )) -gt $(( requests * 5 )) ]; then
-    echo "fleet: issue #12's goal of at most 5 % 429s not met yet ($limited of $requests after ${warmup} s)"
 else
-    echo "fleet: issue #12's goal of at most 5 % 429s met ($limited of $requests after ${warmup} s)"
+    echo "fleet: at most $max_429 % 429s after ${warmup} s ($limited of $requests)"
 fi
 [ "$failures" = 0 ] || exit 1
 echo "fleet: ok"

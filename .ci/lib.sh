@@ -1,4 +1,4 @@
-# Sourced by the CI scripts (evidence.sh, powercut.sh; fleet.sh can do the same): bash's strict
+# Sourced by the CI scripts (evidence.sh, powercut.sh, fleet.sh): bash's strict
 # mode without -e (the scripts collect failures and report them all at the end), the
 # repository root as `root` and working directory, and `stamp NAME TEXT` for progress lines
 # with the seconds since the script began.

@@ -137,6 +137,12 @@ final class Drainer: Sendable {
         var pauseUnresolved = false
         /// The `/v1/batch` request rate, adapted to the 429s of relays sharing the key (#12).
         var sendRate: SendRateController
+        /// In-flight batches sent with at least another full batch queued behind them: only
+        /// their successes grow the send rate (#12). The next submit's flag, and the flag of
+        /// the answer being handled.
+        var backloggedSends: Set<UInt64> = []
+        var nextSendBacklogged = false
+        var answeredSendWasBacklogged = false
         var trackBucket: TokenBucket
         /// The send rate last written to `delivery_state` for `status`, and when.
         var persistedSendRate: Double?
@@ -197,6 +203,7 @@ final class Drainer: Sendable {
             let mail = collectMail()
             for (id, outcome) in mail.completions {
                 if let unit = loop.inFlight.removeValue(forKey: id) {
+                    loop.answeredSendWasBacklogged = loop.backloggedSends.remove(id) != nil
                     handle(outcome, for: unit, loop: &loop)
                 }
             }
@@ -288,6 +295,7 @@ final class Drainer: Sendable {
             }
         }
         takeRateLimitSlot(for: unit, loop: &loop, now: now)
+        loop.nextSendBacklogged = unit.rows.count >= settings.maximumEvents
         return .send(unit)
     }
 
@@ -332,6 +340,8 @@ final class Drainer: Sendable {
         // A topped-up batch moves both lanes' cursors.
         for range in unit.seqRanges { loop.cursor.advance(past: range.upperBound) }
         takeRateLimitSlot(for: unit, loop: &loop, now: now)
+        // Backlogged: a full batch with another full batch committed behind it.
+        loop.nextSendBacklogged = unit.rows.count >= settings.maximumEvents && committed - rows.last!.seq >= Int64(settings.maximumEvents)
         return .send(unit)
     }
 
@@ -356,6 +366,8 @@ final class Drainer: Sendable {
         let id = loop.nextID
         loop.nextID += 1
         loop.inFlight[id] = unit
+        if loop.nextSendBacklogged { loop.backloggedSends.insert(id) }
+        loop.nextSendBacklogged = false
         pool.submit(.init(id: id, path: unit.path, body: unit.body))
     }
 
@@ -376,7 +388,10 @@ final class Drainer: Sendable {
             inbox.completions.removeAll()
             condition.unlock()
             for (id, outcome) in completions {
-                if let unit = loop.inFlight.removeValue(forKey: id) { handle(outcome, for: unit, loop: &loop) }
+                if let unit = loop.inFlight.removeValue(forKey: id) {
+                    loop.answeredSendWasBacklogged = loop.backloggedSends.remove(id) != nil
+                    handle(outcome, for: unit, loop: &loop)
+                }
             }
         }
         condition.lock()
@@ -435,7 +450,7 @@ final class Drainer: Sendable {
             }
             setState(.ok, loop: &loop)
             if unit.kind == .track {
-                loop.sendRate.recordSuccess(now: now, backlogged: unit.rows.count >= settings.maximumEvents)
+                loop.sendRate.recordSuccess(now: now, backlogged: loop.answeredSendWasBacklogged)
                 sendRateChanged(loop: &loop)
             }
             settle(Settlement(delivered: unit.seqRanges))

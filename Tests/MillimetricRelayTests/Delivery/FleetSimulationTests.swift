@@ -33,15 +33,34 @@ extension DeliveryDecisionTests {
             }
         }
 
+        /// `.ci/fleet.sh`'s case: 4 relays at 128 % (and 150 %) of the key, figures from 60 s to
+        /// 120 s. Why the real run drew 8.1–8.6 % 429s there when this simulation said ≤ 2 %:
+        /// the simulation measured after 5 minutes, the real run after one. Measured over the
+        /// same window the simulation drew 8.5 % (28 of 328) and 8.3 %: with 4 relays slow start
+        /// meets no 429 (the key's burst of 20 hides the overload), every relay reaches the
+        /// ceiling, 18 requests/s against 5, and 5 % cuts took two minutes to come down. So the
+        /// stand-in's bucket, whole-second Retry-After, round trips and timers were not the gap.
+        /// Cutting to the accepted rate when the 429s come in a row settles it in seconds.
+        @Test(arguments: [(4, 1.28), (4, 1.50)])
+        func aSmallFleetSettlesWithinAMinute(relays: Int, load: Double) {
+            let result = FleetSimulation(relays: relays, offeredShare: load, warmUp: .seconds(60), measured: .seconds(60)).run()
+            let comment = Comment(rawValue: result.summary)
+
+            #expect(result.rateLimitedShare <= 0.05, comment)
+            #expect(result.deliveredPerSecond >= 0.95 * Self.keyEventsPerSecond, comment)
+            #expect(result.meanBatch >= 450, comment)
+        }
+
         /// Relays started at once come up through slow start, so the first four minutes are no
         /// longer mostly 429s (each relay starting at the ceiling drew 42 % for 16 relays and
-        /// 81 % for 64 in the simulation; now 28 % and 61 %).
+        /// 81 % for 64 in the simulation; slow start 28 % and 61 %; with the cut to the accepted
+        /// rate and growth only while more than a batch is queued, 7 % and 50 %).
         @Test func aFleetStartedAtOnceDrawsFewer429sWhileItSettles() {
             let sixteen = FleetSimulation(relays: 16, offeredShare: 0.96, warmUp: .seconds(240), measured: .seconds(60)).run()
             let sixtyFour = FleetSimulation(relays: 64, offeredShare: 0.96, warmUp: .seconds(240), measured: .seconds(60)).run()
 
-            #expect(sixteen.firstFourMinutesRateLimitedShare <= 0.33, Comment(rawValue: sixteen.summary))
-            #expect(sixtyFour.firstFourMinutesRateLimitedShare <= 0.7, Comment(rawValue: sixtyFour.summary))
+            #expect(sixteen.firstFourMinutesRateLimitedShare <= 0.12, Comment(rawValue: sixteen.summary))
+            #expect(sixtyFour.firstFourMinutesRateLimitedShare <= 0.56, Comment(rawValue: sixtyFour.summary))
         }
 
         @Test func aLoneRelayLeavesSlowStartForTheCeilingWithinTenSeconds() {
@@ -79,34 +98,51 @@ extension DeliveryDecisionTests {
         /// Fairness is judged on the events each relay delivered over a window, so the window
         /// must be long enough that luck averages out: 64 relays sharing 5 requests/s send
         /// 0.08 requests/s each, about 5 a minute, and the 429s that steer each relay's rate
-        /// are rarer still (1–2 % of requests). Measured on this simulation with the
-        /// controller as it is (increase ∝ rate^1.75), the spread of the shares (standard
-        /// deviation / mean) over windows of 15, 60 and 240 virtual minutes at 150 %:
+        /// are rarer still (1–4 % of requests). Measured before round 5 (increase ∝ rate^1.75,
+        /// growth on any full batch), the spread of the shares (standard deviation / mean)
+        /// over windows of 15, 60 and 240 virtual minutes at 150 %: 4 relays 0.12 / 0.06 /
+        /// 0.10, 16 relays 0.32 / 0.28 / 0.22, 64 relays 0.32 / 0.31 / 0.31. Much of that was
+        /// relays that had drifted above their offered rate: their batches still filled before
+        /// each slot, so they counted as backlogged, kept growing and kept their whole offered
+        /// 150 % while the others shared the rest; cuts of their unused headroom changed
+        /// nothing. Now only a batch with another full one queued behind it grows the rate,
+        /// and a relay that is not backlogged cuts from the rate it actually sends at.
         ///
-        ///     4 relays   0.12  0.06  0.10      16 relays  0.32  0.28  0.22
-        ///     64 relays  0.32  0.31  0.31
-        ///
-        /// Four relays are within ±20 % over an hour (≈ 4,500 requests each, so counting noise
-        /// is ~1.5 %). For 16 and 64 the spread does not shrink as the window grows, as noise
-        /// would (∝ 1/√window): it is a bias of the controller, whose increase grows with the
-        /// rate almost as fast as the 429s' decrease does, so a relay that drifted ahead is
-        /// hardly pulled back (see the disabled test below).
-        @Test(arguments: [(4, 1.28), (4, 1.50)])
-        func fourBackloggedRelaysGetFairSharesOverAnHour(relays: Int, load: Double) {
-            let result = FleetSimulation(relays: relays, offeredShare: load, measured: .seconds(3_600)).run()
-            let mean = result.perRelayDelivered.reduce(0, +) / Double(relays)
+        /// Round 5: one seed is one draw. Over seeds 1–8 at both loads (16 runs) the old
+        /// controller had every relay within ±20 % in 10 runs, the worst 0.67–1.28 × the mean;
+        /// the current one in 11, the worst 0.69–1.23 and 0.73–1.36. So this checks those 16
+        /// runs: at least half of them within ±20 %, none beyond ±40 % (both controllers pass;
+        /// neither would pass "every run within ±20 %", which the old test's one seed did by luck).
+        @Test func fourBackloggedRelaysGetFairSharesOverAnHour() {
+            var fair = 0
+            for load in [1.28, 1.50] {
+                for seed in UInt64(1)...8 {
+                    let result = FleetSimulation(relays: 4, offeredShare: load, measured: .seconds(3_600), seed: seed).run()
+                    let mean = result.perRelayDelivered.reduce(0, +) / 4
+                    if result.perRelayDelivered.allSatisfy({ abs($0 - mean) <= 0.2 * mean }) { fair += 1 }
+                    #expect(result.perRelayDelivered.allSatisfy { abs($0 - mean) <= 0.4 * mean }, Comment(rawValue: result.summary))
+                }
+            }
 
-            #expect(result.perRelayDelivered.allSatisfy { abs($0 - mean) <= 0.2 * mean }, Comment(rawValue: result.summary))
+            #expect(fair >= 8, "\(fair) of 16 runs within ±20 %")
         }
 
+        /// Why 16 and 64 relays are not held to ±20 % (round 5). With only 429s to go by, a relay's
+        /// log-rate is kicked by each of its cuts (c = 5 %) and pulled back at a rate
+        /// (2 − k) · n · c, where n is its 429s per second and k the growth's exponent; the
+        /// share averaged over a window W then spreads by about 1 / ((2 − k) · √(n · W)),
+        /// whatever c is. Within 5 % of 429s, each of 64 relays sharing 5 requests/s draws at
+        /// most 14 429s an hour, so even k = 0 (additive growth, whose 429 share grows as N²)
+        /// spreads ≥ 0.13 over an hour: ±20 % for every one of 64 relays (≈ 2.5 σ) needs
+        /// several hours. Poisson noise alone would need only ~100 requests per relay (21 min
+        /// for 64 relays, 5 min for 16). Measured now (k = 1.25, growth only while more than a
+        /// batch is queued, cuts from the used rate; 15 / 60 / 240 min at 150 %): 16 relays
+        /// 0.13 / 0.11 / 0.11 (shares 0.78–1.26 over 4 h; 0.32 / 0.28 / 0.22 before), 64 relays
+        /// 0.27 / 0.23 / 0.15 (0.62–1.32; 0.32 / 0.31 / 0.31 before).
         @Test(.disabled("""
-            not met: the spread of 16 and 64 backlogged relays' shares stays at 0.2–0.3 of the mean \
-            however long the window. Measured alternatives (15 / 60 / 240 virtual minutes at 150 %): \
-            additive increase (gain 2e-5 ceiling/s) converges as noise does, 64 relays 0.20 / 0.10 / 0.03, \
-            but draws 20 % 429s with 64 relays; with its gain cut to 1.6e-5 (and 20 % cuts) 64 relays still \
-            draw 5.5 %, 16 relays spread 0.35 / 0.26 / 0.10 and 4 relays 0.32 / 0.29 / 0.17; an increase \
-            ∝ rate (gain 2e-4) spreads 0.34 / 0.30 / 0.19 with 64. Within 5 % of 429s the 429s are too \
-            few to steer 64 relays to ±20 % in a window shorter than hours; issue #12
+            not met: over 4 hours at 150 % the shares spread 0.11 (16 relays, 0.78–1.26 × the mean) \
+            and 0.15 (64 relays, 0.62–1.32); with ≤ 5 % 429s as the only signal ±20 % for 64 relays \
+            needs a window of hours (see above); issue #12
             """), arguments: [(16, 1.28), (16, 1.50), (64, 1.28), (64, 1.50)])
         func manyBackloggedRelaysGetFairSharesOverFourHours(relays: Int, load: Double) {
             let result = FleetSimulation(relays: relays, offeredShare: load, measured: .seconds(4 * 3_600)).run()
@@ -242,6 +278,8 @@ struct FleetSimulation {
         var relay: Int
         var events: Int
         var retryAfter: Duration?
+        /// Another full batch was queued behind this one when it went (as the drainer tells).
+        var backlogged: Bool
     }
 
     let relays: Int
@@ -249,13 +287,15 @@ struct FleetSimulation {
     var adaptive = true
     var warmUp: Duration = .seconds(300)
     var measured: Duration = .seconds(900)
+    /// Mixed into the random source, for runs that differ only by luck.
+    var seed: UInt64 = 0
     let roundTrip: Duration = .milliseconds(300)
     let flushInterval: Duration = .seconds(1)
     let maximumEvents = 500
     let maximumInFlight = 4
 
     func run() -> Result {
-        var rng = SplitMix64(seed: UInt64(relays) &* 7919 &+ UInt64(offeredShare * 1000))
+        var rng = SplitMix64(seed: UInt64(relays) &* 7919 &+ UInt64(offeredShare * 1000) &+ seed)
         let start = ContinuousClock.now
         let end = start + warmUp + measured
         let measureFrom = start + warmUp
@@ -285,7 +325,7 @@ struct FleetSimulation {
                     fleet[answer.relay].controller.recordRateLimited(now: now, retryAfter: retryAfter)
                     fleet[answer.relay].notBefore = now + retryAfter + .milliseconds(Int64.random(in: 0...250, using: &rng))
                 } else {
-                    fleet[answer.relay].controller.recordSuccess(now: now, backlogged: answer.events >= maximumEvents)
+                    fleet[answer.relay].controller.recordSuccess(now: now, backlogged: answer.backlogged)
                     fleet[answer.relay].delivered += answer.events
                     if now >= measureFrom {
                         deliveredInWindow[answer.relay] += answer.events
@@ -331,7 +371,7 @@ struct FleetSimulation {
                             result.requests += 1
                             if retryAfter != nil { result.rateLimited += 1 }
                         }
-                        answers.append(Answer(at: now + roundTrip, relay: r, events: count, retryAfter: retryAfter))
+                        answers.append(Answer(at: now + roundTrip, relay: r, events: count, retryAfter: retryAfter, backlogged: queued >= 2 * maximumEvents))
                         fleet[r] = relay
                         continue
                     }
