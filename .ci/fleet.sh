@@ -10,11 +10,15 @@
 # drained (FLEET_DRAIN_SECONDS, default 180: 120 s at 128 % leave a backlog of 34 s at the key's
 # rate), when the fleet delivers less than 95 % of min(produced, 2,500) events/s or its mean
 # batch is under 450 events while the key is the bottleneck, or when more than FLEET_MAX_429 %
-# (default 5, issue #12's goal) of the batch requests are answered 429. Until round 5 of #12 a
+# (default 8) of the batch requests are answered 429; whether issue #12's goal of 5 % was met is
+# printed beside it. The guard is not the goal itself: ~320 requests after the warm-up leave a
+# count of 429s that varies by about ±4 between runs (Poisson), and runs of the same code drew
+# 2.2-4.3 %, so a 5 % limit would fail good code now and then; 8 % is what the controller before
+# round 5 drew, and the simulation (swift test) holds every fleet size to 5 %. Until round 5 of #12 a
 # real fleet met 5 % only after minutes (8.1–8.6 % after 60 s of a 120 s run: slow start had
 # taken every relay to the full rate and 5 % cuts took two minutes to come down); with the cut
 # to the accepted rate three runs on 2026-12-07 drew 10 of 332, 8 of 360 and 8 of 320 (2.2–3.0 %)
-# after 60 s.
+# after 60 s, and CI's run of the merged code 14 of 323 (4.3 %).
 #
 # Uses the shipped binary (scripts/build-deb.sh --binary-only, .build-static, shared with the
 # other release checks) and the stand-in from the same scratch path; FLEET_BIN=DIR uses the
@@ -25,7 +29,7 @@ relays="${FLEET_RELAYS:-4}"
 rate="${FLEET_RATE:-128}"
 seconds="${FLEET_SECONDS:-120}"
 warmup="${FLEET_WARMUP:-60}"
-max_429="${FLEET_MAX_429:-5}"
+max_429="${FLEET_MAX_429:-8}"
 
 work=$(mktemp -d /tmp/mmr-fleet-XXXXXX)
 pids=()
@@ -133,6 +137,11 @@ if [ "$requests" -eq 0 ] || [ $(( limited * 100 )) -gt $(( requests * max_429 ))
     failures=$((failures + 1))
 else
     echo "fleet: at most $max_429 % 429s after ${warmup} s ($limited of $requests)"
+fi
+if [ "$requests" -gt 0 ] && [ $(( limited * 100 )) -le $(( requests * 5 )) ]; then
+    echo "fleet: issue #12's goal of at most 5 % 429s after ${warmup} s: met"
+else
+    echo "fleet: issue #12's goal of at most 5 % 429s after ${warmup} s: not met"
 fi
 [ "$failures" = 0 ] || exit 1
 echo "fleet: ok"
