@@ -1,6 +1,9 @@
 /// What one request carries: a run of track rows for `/v1/batch`, or one identify or forget.
 struct DeliveryUnit: Sendable {
     var rows: ArraySlice<QueuedRow>
+    /// Whether it went with at least another full batch queued behind it: only such a batch's
+    /// success grows the send rate (#12). Set by the drainer each time it sends the unit.
+    var sentBacklogged = false
 
     init(_ rows: ArraySlice<QueuedRow>) {
         precondition(!rows.isEmpty)

@@ -137,12 +137,6 @@ final class Drainer: Sendable {
         var pauseUnresolved = false
         /// The `/v1/batch` request rate, adapted to the 429s of relays sharing the key (#12).
         var sendRate: SendRateController
-        /// In-flight batches sent with at least another full batch queued behind them: only
-        /// their successes grow the send rate (#12). The next submit's flag, and the flag of
-        /// the answer being handled.
-        var backloggedSends: Set<UInt64> = []
-        var nextSendBacklogged = false
-        var answeredSendWasBacklogged = false
         var trackBucket: TokenBucket
         /// The send rate last written to `delivery_state` for `status`, and when.
         var persistedSendRate: Double?
@@ -203,7 +197,6 @@ final class Drainer: Sendable {
             let mail = collectMail()
             for (id, outcome) in mail.completions {
                 if let unit = loop.inFlight.removeValue(forKey: id) {
-                    loop.answeredSendWasBacklogged = loop.backloggedSends.remove(id) != nil
                     handle(outcome, for: unit, loop: &loop)
                 }
             }
@@ -295,7 +288,7 @@ final class Drainer: Sendable {
             }
         }
         takeRateLimitSlot(for: unit, loop: &loop, now: now)
-        loop.nextSendBacklogged = unit.rows.count >= settings.maximumEvents
+        unit.sentBacklogged = unit.rows.count >= settings.maximumEvents
         return .send(unit)
     }
 
@@ -314,7 +307,7 @@ final class Drainer: Sendable {
         guard let first = rows.first else { return .waitForRows(after: loop.cursor.live, until: now + .seconds(1)) }
         // A forget goes only after every earlier request has settled (SPEC §7).
         if first.kind == .forget && !loop.inFlight.isEmpty { return .wait(until: now + .seconds(1)) }
-        let unit = DeliveryUnit(rows[...])
+        var unit = DeliveryUnit(rows[...])
         if first.kind == .track {
             // Closed by a limit or a row of another kind, or more committed rows than a batch
             // holds: the batch cannot grow, so it counts as full.
@@ -341,7 +334,7 @@ final class Drainer: Sendable {
         for range in unit.seqRanges { loop.cursor.advance(past: range.upperBound) }
         takeRateLimitSlot(for: unit, loop: &loop, now: now)
         // Backlogged: a full batch with another full batch committed behind it.
-        loop.nextSendBacklogged = unit.rows.count >= settings.maximumEvents && committed - rows.last!.seq >= Int64(settings.maximumEvents)
+        unit.sentBacklogged = unit.rows.count >= settings.maximumEvents && committed - unit.rows.last!.seq >= Int64(settings.maximumEvents)
         return .send(unit)
     }
 
@@ -366,8 +359,6 @@ final class Drainer: Sendable {
         let id = loop.nextID
         loop.nextID += 1
         loop.inFlight[id] = unit
-        if loop.nextSendBacklogged { loop.backloggedSends.insert(id) }
-        loop.nextSendBacklogged = false
         pool.submit(.init(id: id, path: unit.path, body: unit.body))
     }
 
@@ -388,10 +379,7 @@ final class Drainer: Sendable {
             inbox.completions.removeAll()
             condition.unlock()
             for (id, outcome) in completions {
-                if let unit = loop.inFlight.removeValue(forKey: id) {
-                    loop.answeredSendWasBacklogged = loop.backloggedSends.remove(id) != nil
-                    handle(outcome, for: unit, loop: &loop)
-                }
+                if let unit = loop.inFlight.removeValue(forKey: id) { handle(outcome, for: unit, loop: &loop) }
             }
         }
         condition.lock()
@@ -450,7 +438,7 @@ final class Drainer: Sendable {
             }
             setState(.ok, loop: &loop)
             if unit.kind == .track {
-                loop.sendRate.recordSuccess(now: now, backlogged: loop.answeredSendWasBacklogged)
+                loop.sendRate.recordSuccess(now: now, backlogged: unit.sentBacklogged)
                 sendRateChanged(loop: &loop)
             }
             settle(Settlement(delivered: unit.seqRanges))
