@@ -152,10 +152,9 @@ public struct SendRateController: Sendable {
 
     /// A 2xx on a batch: grow the rate for the time spent sending since the last growth, but
     /// only while the relay has more than it can send (`backlogged`: more than a full batch was
-    /// queued when it went; a relay whose batches fill just in time for its slots needs no
-    /// more of the key). A
-    /// relay that sends partial batches needs no more of the key, and growing it anyway would
-    /// take slots from the relays that do.
+    /// queued when it went). A relay whose batches fill just in time for its slots, or that
+    /// sends partial ones, needs no more of the key, and growing it anyway would take slots
+    /// from the relays that do.
     public mutating func recordSuccess(now: ContinuousClock.Instant, backlogged: Bool = true) {
         guard adaptive else { return }
         lastAnswerWasRateLimited = false
