@@ -340,20 +340,8 @@ public final class OutboxWriter: Sendable {
     /// One group commit. On failure the whole group is rolled back and every operation in it is
     /// answered with the error: no completion ever claims a write that did not commit.
     private func process(_ operations: [Operation], store: OutboxStore, checkpoint: inout PurgeCheckpoint, backfillSeq: inout Int64) {
-        let start = snapshot
-        var storedBytes = start.storedBytes
-        var queuedEvents = start.queuedEvents
-        var lastSeq = start.lastSeq
-        var ingestOutcomes: [[Outcome]] = []
-        var settlementResults: [SettlementResult] = []
-        var purged = false
-        var addedRows = false
-        var inserted: Int64 = 0
+        var group = GroupCommit(startingFrom: snapshot, maximumBytes: maximumBytes)
         var acksReleased = false
-        var refusedForCap = false
-        var forgets: [(eventID: String, queued: Int, deadLetters: Int)] = []
-        var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
         let tally = metrics?.tally.take() ?? []
         do throws(SQLiteError) {
             try store.begin()
@@ -361,49 +349,9 @@ public final class OutboxWriter: Sendable {
             for operation in operations {
                 switch operation {
                 case .ingest(let events, let receivedAt, let allOrNothing, let lane, _):
-                    var outcomes: [Outcome] = []
-                    outcomes.reserveCapacity(events.count)
-                    if allOrNothing, case let total = events.reduce(Int64(0), { $0 + Int64($1.body.count) }), storedBytes + total > maximumBytes {
-                        let rejection = IngestRejection(code: .outboxFull, message: "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); none of the \(events.count) events was stored, send again once delivery catches up")
-                        ingestOutcomes.append(events.map { _ in .rejected(rejection) })
-                        continue
-                    }
-                    // By index: each event is borrowed from the array, not copied.
-                    for index in events.indices {
-                        var purgedRows: Int?
-                        if events[index].kind == .forget, let userID = events[index].userID {
-                            // A forget is never refused for space: it frees space, and erasure must not wait.
-                            let result = try store.purge(userID: userID)
-                            storedBytes -= result.bytes
-                            queuedEvents -= Int64(result.queued)
-                            purgedRows = result.queued
-                            purged = purged || result.queued + result.deadLetters > 0
-                            forgets.append((events[index].eventID, result.queued, result.deadLetters))
-                        } else if storedBytes + Int64(events[index].body.count) > maximumBytes {
-                            refusedForCap = true
-                            outcomes.append(.rejected(IngestRejection(code: .outboxFull, message: "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
-                            continue
-                        }
-                        let seq: Int64
-                        if lane == .backfill && events[index].kind != .forget {
-                            backfillSeq += 1
-                            seq = try store.insert(events[index], receivedAt: receivedAt, backfillSeq: backfillSeq)
-                        } else {
-                            seq = try store.insert(events[index], receivedAt: receivedAt)
-                            lastSeq = seq
-                        }
-                        addedRows = true
-                        inserted += 1
-                        storedBytes += Int64(events[index].body.count)
-                        queuedEvents += 1
-                        outcomes.append(.stored(seq: seq, purged: purgedRows))
-                    }
-                    ingestOutcomes.append(outcomes)
+                    try group.ingest(events, receivedAt: receivedAt, allOrNothing: allOrNothing, lane: lane, store: store, backfillSeq: &backfillSeq)
                 case .settle(let settlement, _):
-                    let result = try apply(settlement, store: store, now: now)
-                    storedBytes -= result.freedBytes
-                    queuedEvents -= Int64(result.deliveredRows + result.deadLettered)
-                    settlementResults.append(result)
+                    group.record(try apply(settlement, store: store, now: Int64(Date().timeIntervalSince1970 * 1000)))
                 case .setState(let values):
                     for (key, value) in values { try store.setState(key, value) }
                 }
@@ -411,7 +359,7 @@ public final class OutboxWriter: Sendable {
             if releasesAcksBeforeCommit {
                 // Deliberately wrong, for the power-cut driver only: the acks leave before the
                 // commit (and its fsync) has happened.
-                complete(operations, ingestOutcomes: ingestOutcomes, settlementResults: settlementResults)
+                complete(operations, group: group)
                 acksReleased = true
             }
             try store.commit()
@@ -421,27 +369,31 @@ public final class OutboxWriter: Sendable {
             if !acksReleased { fail(operations, with: error) }
             return
         }
-
-        let oldest = (try? store.oldestReceivedAt()) ?? nil
-        snapshotState.withLock {
-            $0.storedBytes = storedBytes
-            $0.queuedEvents = queuedEvents
-            $0.lastSeq = lastSeq
-            $0.oldestReceivedAt = oldest
-            $0.commits += 1
-            $0.insertedRows += inserted
-        }
-        logCommitted(forgets: forgets, refusedForCap: refusedForCap, inserted: inserted, storedBytes: storedBytes)
-        if purged {
+        publish(group, store: store)
+        if group.purged {
             // Before the acks, so an ack means the data is gone from disk too, unless a reader
             // blocks the checkpoint: then the acks go out at once and the loop retries it.
             checkpoint.owe()
             attemptCheckpoint(store: store, checkpoint: &checkpoint)
         }
         if !acksReleased {
-            complete(operations, ingestOutcomes: ingestOutcomes, settlementResults: settlementResults)
+            complete(operations, group: group)
         }
-        if addedRows { onCommit(lastSeq) }
+        if group.inserted > 0 { onCommit(group.lastSeq) }
+    }
+
+    /// After the commit: the new totals for ``snapshot`` and the log lines an operator looks for.
+    private func publish(_ group: GroupCommit, store: OutboxStore) {
+        let oldest = (try? store.oldestReceivedAt()) ?? nil
+        snapshotState.withLock {
+            $0.storedBytes = group.storedBytes
+            $0.queuedEvents = group.queuedEvents
+            $0.lastSeq = group.lastSeq
+            $0.oldestReceivedAt = oldest
+            $0.commits += 1
+            $0.insertedRows += group.inserted
+        }
+        logCommitted(forgets: group.forgets, refusedForCap: group.refusedForCap, inserted: group.inserted, storedBytes: group.storedBytes)
     }
 
     /// Writes the pending ingest counts (``IngestTally``) in a transaction of their own; kept for
@@ -459,7 +411,9 @@ public final class OutboxWriter: Sendable {
     }
 
     /// Runs each operation's completion with what its part of the group commit did.
-    private func complete(_ operations: [Operation], ingestOutcomes: [[Outcome]], settlementResults: [SettlementResult]) {
+    private func complete(_ operations: [Operation], group: GroupCommit) {
+        let ingestOutcomes = group.ingestOutcomes
+        let settlementResults = group.settlementResults
         var ingestIndex = 0
         var settleIndex = 0
         for operation in operations {
