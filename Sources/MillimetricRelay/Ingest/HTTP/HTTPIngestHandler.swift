@@ -165,6 +165,8 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return id
     }
 
+    /// One complete request: routed and authenticated, its events validated, then handed to the
+    /// writer; the answer goes once they are committed (``committed(_:route:events:outcomes:context:)``).
     private func handle(_ head: HTTPRequestHead, body: ByteBuffer, id: UInt64, context: ChannelHandlerContext) {
         guard let route = HTTPRoute(target: head.uri) else {
             return respond(id, route: nil, error: .notFound(head.uri), context: context)
@@ -187,54 +189,55 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard shared.isAccepting() else {
             return respond(id, route: route, error: .shuttingDown, context: context)
         }
-
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1000)
-        let stamp = RFC3339.format(unixMilliseconds: receivedAt)
-        var events: [ValidatedEvent] = []
-        if let kind = route.eventKind {
-            let result = body.withUnsafeReadableBytes { validator.validate($0, receivedTimestamp: stamp, fixedKind: kind) }
-            switch result {
-            case .success(let event): events = [event]
-            case .failure(let rejection): return respond(id, route: route, error: .invalidPayload(Self.aboutTheBody(rejection.message)), context: context)
-            }
-        } else {
-            let validated = body.withUnsafeReadableBytes { raw -> Result<[ValidatedEvent], HTTPAPIError> in
-                let members: [Range<Int>]
-                switch HTTPBatchBody.events(in: raw, scratch: &batchScratch) {
-                case .success(let list): members = list
-                case .failure(let error): return .failure(error)
-                }
-                var events: [ValidatedEvent] = []
-                events.reserveCapacity(members.count)
-                // Each member is validated where it lies in the request body: no copy before
-                // its canonical body is written.
-                for (index, member) in members.enumerated() {
-                    switch validator.validate(UnsafeRawBufferPointer(rebasing: raw[member]), receivedTimestamp: stamp, fixedKind: .track) {
-                    case .success(let event): events.append(event)
-                    case .failure(let rejection):
-                        // All or nothing: one bad event refuses the whole batch, naming it.
-                        let message = rejection.message.replacing("the line", with: "the event")
-                            .replacing("end of line", with: "end of the event")
-                        return .failure(.invalidPayload("events[\(index)]: \(message)"))
-                    }
-                }
-                return .success(events)
-            }
-            if batchScratch.capacity > 65_536 { batchScratch = [] }
-            switch validated {
-            case .success(let list): events = list
-            case .failure(let error): return respond(id, route: route, error: error, context: context)
-            }
+        switch validate(body, route: route, receivedTimestamp: RFC3339.format(unixMilliseconds: receivedAt)) {
+        case .success(let events): submit(events, route: route, receivedAt: receivedAt, id: id, context: context)
+        case .failure(let error): respond(id, route: route, error: error, context: context)
         }
+    }
 
+    /// The events of a request's body: the one event of `/v1/track` or `/v1/identify`, or
+    /// `/v1/batch`'s `events`, all or nothing (one bad event refuses the batch, naming it).
+    private func validate(_ body: ByteBuffer, route: HTTPRoute, receivedTimestamp stamp: [UInt8]) -> Result<[ValidatedEvent], HTTPAPIError> {
+        if let kind = route.eventKind {
+            return body.withUnsafeReadableBytes { validator.validate($0, receivedTimestamp: stamp, fixedKind: kind) }
+                .map { [$0] }
+                .mapError { .invalidPayload(Self.aboutTheBody($0.message)) }
+        }
+        defer { if batchScratch.capacity > 65_536 { batchScratch = [] } }
+        return body.withUnsafeReadableBytes { raw -> Result<[ValidatedEvent], HTTPAPIError> in
+            let members: [Range<Int>]
+            switch HTTPBatchBody.events(in: raw, scratch: &batchScratch) {
+            case .success(let list): members = list
+            case .failure(let error): return .failure(error)
+            }
+            var events: [ValidatedEvent] = []
+            events.reserveCapacity(members.count)
+            // Each member is validated where it lies in the request body: no copy before
+            // its canonical body is written.
+            for (index, member) in members.enumerated() {
+                switch validator.validate(UnsafeRawBufferPointer(rebasing: raw[member]), receivedTimestamp: stamp, fixedKind: .track) {
+                case .success(let event): events.append(event)
+                case .failure(let rejection):
+                    let message = rejection.message.replacing("the line", with: "the event")
+                        .replacing("end of line", with: "end of the event")
+                    return .failure(.invalidPayload("events[\(index)]: \(message)"))
+                }
+            }
+            return .success(events)
+        }
+    }
+
+    /// Hands validated events to the writer (a batch all or nothing); the answer is written on
+    /// this channel's event loop once they are committed.
+    private func submit(_ events: [ValidatedEvent], route: HTTPRoute, receivedAt: Int64, id: UInt64, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let metrics = shared.metrics
-        let submitted = events
         let completion: @Sendable ([OutboxWriter.Outcome]) -> Void = { outcomes in
             for outcome in outcomes { metrics.committed(outcome) }
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value
-                handler.committed(id, route: route, events: submitted, outcomes: outcomes, context: context)
+                handler.committed(id, route: route, events: events, outcomes: outcomes, context: context)
             }
         }
         if route == .batch {
