@@ -19,7 +19,7 @@ final class ImportSession: @unchecked Sendable {
     }
 
     /// A line sent and not yet acknowledged.
-    private struct Pending {
+    struct Pending {
         var line: Int
         var digest: SHA1.Digest
         var bytes: Int64
@@ -101,6 +101,27 @@ final class ImportSession: @unchecked Sendable {
             unlink(settings.rejectsPath)
         }
 
+        let readerDone = startAckReader(client)
+        let helloAccepted = sayHello(client)
+        var sender = ImportSender(session: self, client: client, window: settings.window, resume: resume)
+        if !helloAccepted { sender.broken = true }
+        let display = ImportProgressDisplay()
+        send(source, with: &sender, display: display, started: started)
+        let finished = source.finish()
+        // The decompressor's verdict counts only when its output was read to the end: stopped
+        // early, it dies of SIGPIPE.
+        let decompression = sender.stopped ? nil : finished
+        client.finishWriting()
+        readerDone.wait()
+        display.show(figures(source: source, linesRead: sender.linesRead, started: started))
+        display.finish()
+        if let file = rejectsFile { fclose(file) }
+        return conclude(sender: sender, helloAccepted: helloAccepted, decompression: decompression, resume: resume, started: started)
+    }
+
+    /// The ack reader's thread; the semaphore is signalled when the relay has closed the
+    /// connection and every ack has been read.
+    private func startAckReader(_ client: IngestClient) -> DispatchSemaphore {
         let readerDone = DispatchSemaphore(value: 0)
         DetachedThread.start(name: "import-acks") { [self] in
             readAcks(client)
@@ -110,134 +131,41 @@ final class ImportSession: @unchecked Sendable {
             }
             readerDone.signal()
         }
-        // The hello first, answered before any event goes: a relay that refuses it would
-        // put the events in its live queue.
+        return readerDone
+    }
+
+    /// The hello first, answered before any event goes: a relay that refuses it would put the
+    /// events in its live queue. Whether the relay took it.
+    private func sayHello(_ client: IngestClient) -> Bool {
         _ = client.write(Array(#"{"type":"hello","lane":"backfill"}"#.utf8) + [0x0A])
-        let helloAccepted = condition.locked { () -> Bool in
+        return condition.locked { () -> Bool in
             while !shared.helloAnswered && !shared.connectionLost { condition.wait() }
             return shared.helloAnswered && shared.helloRefusal == nil
         }
-        let display = ImportProgressDisplay()
-        var lastShown = ContinuousClock.now
-        var linesRead = 0
-        var broken = false
-        var mismatch = false
-        var sha = SHA1()
-        var contentBytes: Int64 = 0
-        var lineBuffer: [UInt8] = []
+    }
+
+    /// Reads the input to its end (or until the sender stops), showing progress as it goes.
+    private func send(_ source: ImportInput, with sender: inout ImportSender, display: ImportProgressDisplay, started: ContinuousClock.Instant) {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        // Lines go out in writes of up to 64 KiB, not one system call each; the buffer is
-        // flushed before waiting for acks and after each chunk read, so nothing lingers. Their
-        // entries are handed to the ack reader in the same step (one lock per write, not per
-        // line), before the bytes go, so that no ack can arrive before its entry.
-        var output: [UInt8] = []
-        output.reserveCapacity(1 << 17)
-        var unpublished: [Pending] = []
-        // Lines handed over (published or not) and the acks known to the sender: the window
-        // is checked without the lock, which is taken only when it looks full.
-        var sent = 0
-        var knownAcknowledged = 0
-        // Once full, the window waits for this much room, so that the sender wakes once per
-        // read of acks rather than once per ack.
-        let resumeRoom = max(1, settings.window / 8)
-        func flush() {
-            if !unpublished.isEmpty {
-                let lost = condition.locked { () -> Bool in
-                    shared.pending.append(contentsOf: unpublished)
-                    return shared.connectionLost
-                }
-                unpublished.removeAll(keepingCapacity: true)
-                if lost { broken = true }
-            }
-            guard !output.isEmpty else { return }
-            if !broken && !client.write(output) { broken = true }
-            output.removeAll(keepingCapacity: true)
-        }
-
-        /// `line` runs through its newline, if it has one.
-        func handle(_ line: UnsafeRawBufferPointer, newline: Bool) {
-            linesRead += 1
-            let number = linesRead
-            sha.update(line)
-            contentBytes += Int64(line.count)
-            if let resume, number <= resume.line {
-                if number == resume.line && sha.finish().hex != resume.digest { mismatch = true }
-                return
-            }
-            var body = newline ? UnsafeRawBufferPointer(rebasing: line.dropLast()) : line
-            if body.last == 0x0D { body = UnsafeRawBufferPointer(rebasing: body.dropLast()) }
-            if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-            // Wait for room in the window, after sending what is buffered.
-            if sent - knownAcknowledged >= settings.window {
-                flush()
-                let lost = condition.locked { () -> Bool in
-                    while sent - shared.acknowledged > settings.window - resumeRoom && !shared.connectionLost {
-                        shared.senderWaiting = true
-                        condition.wait()
-                    }
-                    shared.senderWaiting = false
-                    knownAcknowledged = shared.acknowledged
-                    return shared.connectionLost
-                }
-                if lost {
-                    broken = true
-                    return
-                }
-            }
-            let digest = sha.digest()
-            if ImportEventID.needsID(body) {
-                ImportEventID.appendStamped(body, digest: digest, line: number, to: &output)
-            } else {
-                output.append(contentsOf: body.assumingMemoryBound(to: UInt8.self))
-            }
-            output.append(0x0A)
-            unpublished.append(Pending(line: number, digest: digest, bytes: contentBytes, text: Array(body.assumingMemoryBound(to: UInt8.self))))
-            sent += 1
-            if output.count >= 1 << 16 { flush() }
-        }
-
-        if !helloAccepted { broken = true }
-        reading: while !broken && !mismatch {
+        var lastShown = ContinuousClock.now
+        while !sender.stopped {
             let count = chunk.withUnsafeMutableBytes { source.read(into: $0) }
             if count == 0 { break }
-            chunk.withUnsafeBytes { raw in
-                let base = raw.baseAddress!
-                var start = 0
-                while start < count, let found = memchr(base + start, 0x0A, count - start) {
-                    let end = base.distance(to: UnsafeRawPointer(found)) + 1
-                    if lineBuffer.isEmpty {
-                        handle(UnsafeRawBufferPointer(rebasing: raw[start..<end]), newline: true)
-                    } else {
-                        lineBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
-                        lineBuffer.withUnsafeBytes { handle($0, newline: true) }
-                        lineBuffer.removeAll(keepingCapacity: true)
-                    }
-                    start = end
-                    if broken || mismatch { return }
-                }
-                lineBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<count]))
-            }
-            if broken || mismatch { break reading }
-            flush()
+            chunk.withUnsafeBytes { sender.consume(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            if sender.stopped { break }
+            sender.flush()
             if ContinuousClock.now - lastShown >= .milliseconds(Int64(display.interval * 1000)) {
                 lastShown = .now
-                display.show(figures(source: source, linesRead: linesRead, started: started))
+                display.show(figures(source: source, linesRead: sender.linesRead, started: started))
             }
         }
-        if !broken && !mismatch && !lineBuffer.isEmpty { lineBuffer.withUnsafeBytes { handle($0, newline: false) } }
-        flush()
-        // A file shorter than the recorded progress is not the one it was recorded for.
-        if let resume, !broken, linesRead < resume.line { mismatch = true }
-        let finished = source.finish()
-        // The decompressor's verdict counts only when its output was read to the end: stopped
-        // early, it dies of SIGPIPE.
-        let decompression = broken || mismatch ? nil : finished
-        client.finishWriting()
-        readerDone.wait()
-        display.show(figures(source: source, linesRead: linesRead, started: started))
-        display.finish()
-        if let file = rejectsFile { fclose(file) }
+        sender.finish()
+    }
 
+    /// Saves the progress, prints the summary and says what went wrong, if anything.
+    private func conclude(
+        sender: ImportSender, helloAccepted: Bool, decompression: String?, resume: ImportProgressFile?, started: ContinuousClock.Instant
+    ) -> Result {
         let (accepted, refused, outstanding, helloRefusal, progressError) = condition.locked {
             (shared.accepted, shared.refused, shared.pending.count - shared.pendingHead, shared.helloRefusal, shared.progressError)
         }
@@ -246,14 +174,14 @@ final class ImportSession: @unchecked Sendable {
             printError("millimetric-relay import: the relay at \(settings.socketPath) does not take backfill imports (\(reason)); upgrade it")
             return .unavailable
         }
-        let complete = !broken && !mismatch && outstanding == 0 && decompression == nil
+        let complete = !sender.stopped && outstanding == 0 && decompression == nil
         saveProgress(complete: complete)
         let seconds = (ContinuousClock.now - started).seconds
         let resumed = resume.map { "resumed after line \($0.line), " } ?? ""
-        print("import \(settings.input): read \(linesRead) lines, accepted \(accepted), refused \(refused), \(resumed)\(Double(Int(seconds * 10)) / 10) s\(refused > 0 ? "; refused lines are in \(settings.rejectsPath)" : "")")
+        print("import \(settings.input): read \(sender.linesRead) lines, accepted \(accepted), refused \(refused), \(resumed)\(Double(Int(seconds * 10)) / 10) s\(refused > 0 ? "; refused lines are in \(settings.rejectsPath)" : "")")
         fflush(nil)
         if let progressError { printError("millimetric-relay import: \(progressError)") }
-        if mismatch {
+        if sender.mismatch {
             printError("millimetric-relay import: \(settings.input) is not the input \(settings.progressPath ?? "the progress file") was written for (its first \(resume!.line) lines differ); delete that file, or pass --restart, to import it from the start")
             return .failed
         }
@@ -261,11 +189,33 @@ final class ImportSession: @unchecked Sendable {
             printError("millimetric-relay import: \(settings.input): \(decompression)")
             return .failed
         }
-        if outstanding > 0 || broken {
+        if outstanding > 0 || sender.broken {
             printError("millimetric-relay import: the relay closed the connection with \(outstanding) lines unacknowledged; run the same command again to resume after line \(condition.locked { shared.lastAcked.line })")
             return .unavailable
         }
         return .done(refused: refused)
+    }
+
+    /// Hands sent lines' entries to the ack reader (before their bytes go); false if the
+    /// connection is already lost.
+    func publish(_ entries: [Pending]) -> Bool {
+        condition.locked {
+            shared.pending.append(contentsOf: entries)
+            return !shared.connectionLost
+        }
+    }
+
+    /// Waits until at least `count` lines are acknowledged; the count acknowledged then, or
+    /// nil if the connection was lost first.
+    func waitForAcknowledgements(atLeast count: Int) -> Int? {
+        condition.locked {
+            while shared.acknowledged < count && !shared.connectionLost {
+                shared.senderWaiting = true
+                condition.wait()
+            }
+            shared.senderWaiting = false
+            return shared.connectionLost ? nil : shared.acknowledged
+        }
     }
 
     private func figures(source: ImportInput, linesRead: Int, started: ContinuousClock.Instant) -> ImportProgressDisplay.Figures {

@@ -110,6 +110,25 @@ import Glibc
         #expect(ids == [derived[0], "own-id", derived[1]])
     }
 
+    /// A window far smaller than the input: the sender waits for acks again and again, and
+    /// every line is stored once, in order (a window of one waits after every line).
+    @Test(arguments: [1, 7])
+    func aSmallWindowWaitsForAcksAndStoresEveryLineInOrder(window: Int) throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        let content = Self.lines(300).joined(separator: "\n") + "\n"
+        let file = try Self.write(content, in: relay, name: "small-window.ndjson")
+        let (status, output) = try runImport(relay, ["--window", "\(window)", file])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("read 300 lines, accepted 300, refused 0"), "\(output)")
+        let connection = try SQLiteConnection(path: relay.databasePath, mode: .readOnly)
+        defer { try? connection.close() }
+        let statement = try connection.prepare("SELECT event_id FROM events WHERE seq < 0 ORDER BY seq")
+        var ids: [String] = []
+        while try statement.step() { ids.append(statement.text(at: 0) ?? "") }
+        #expect(ids == Self.expectedIDs(content))
+    }
+
     @Test func aHelloFirstLinePutsTheConnectionInTheBackfillLane() throws {
         let relay = try RelayProcess()
         defer { relay.terminate() }
