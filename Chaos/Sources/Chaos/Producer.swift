@@ -48,14 +48,12 @@ final class Producer: Sendable {
     }
 
     /// Produces new events until the control says stop, then keeps resending until every one
-    /// is acked, or the control's give-up time passes.
+    /// is acked, or the control's give-up time passes. One connection per turn of the loop: a
+    /// killed daemon ends it, and what it left unanswered is sent again on the next.
     func run(control: RunControl) {
         var pending: [Int] = []  // sequence numbers to send again, oldest first
-        var nextSequence = 0
-        var paceStart = ContinuousClock.now
-        var paced = 0
+        var pacer = Pacer(ratePerSecond: ratePerSecond)
         var generator = SystemRandomNumberGenerator()
-
         while true {
             if !control.producing && pending.isEmpty { break }
             if control.shouldGiveUp {
@@ -78,67 +76,91 @@ final class Producer: Sendable {
                 link.close()
                 readerDone.signal()
             }
-
-            var brokeOff = false
-            writing: while true {
-                var batch: [Int] = []
-                if !pending.isEmpty {
-                    let take = min(pending.count, 64)
-                    batch = Array(pending.prefix(take))
-                    pending.removeFirst(take)
-                    totals.withLock { $0.resent += take }
-                } else if control.producing {
-                    // Pace new events; after an outage, catch up by at most one second's worth.
-                    let elapsed = (ContinuousClock.now - paceStart) / .seconds(1)
-                    var allowed = Int(elapsed * ratePerSecond) - paced
-                    if allowed > Int(ratePerSecond) {
-                        paceStart = ContinuousClock.now
-                        paced = 0
-                        allowed = Int(ratePerSecond)
-                    }
-                    if allowed <= 0 {
-                        if link.isClosed { brokeOff = true; break writing }
-                        usleep(2_000)
-                        continue
-                    }
-                    let take = min(allowed, 64)
-                    batch = Array(nextSequence..<(nextSequence + take))
-                    nextSequence += take
-                    paced += take
-                    totals.withLock { $0.generated += take }
-                } else {
-                    client.finishWriting()
-                    break writing
-                }
-                while link.count >= window && !link.isClosed { usleep(1_000) }
-                guard link.enqueue(batch) else {
-                    pending.insert(contentsOf: batch, at: 0)
-                    brokeOff = true
-                    break writing
-                }
-                inFlight.add(batch.count, ordering: .relaxed)
-                var bytes: [UInt8] = []
-                for sequence in batch { bytes += Self.line(producer: index, sequence: sequence) }
-                if !client.write(bytes) {
-                    brokeOff = true
-                    break writing
-                }
-            }
-            if brokeOff { shutdown(client.descriptor, Int32(SHUT_WR)) }
-            // The daemon acks what it read and closes; a killed one closes at once.
-            if readerDone.wait(timeout: .now() + 120) == .timedOut {
-                totals.withLock { $0.violations.append("no end of acks within 120 s on a connection") }
-                shutdown(client.descriptor, Int32(SHUT_RDWR))
-                readerDone.wait()
-            }
-            let (unanswered, refused) = link.leftovers()
-            inFlight.subtract(unanswered.count, ordering: .relaxed)
-            // Unanswered lines go first (they are older), then the refused ones, then the rest.
-            pending = unanswered + refused + pending
-            if brokeOff || !unanswered.isEmpty {
+            let brokeOff = !write(to: client, link: link, pending: &pending, pacer: &pacer, control: control)
+            let unanswered = finish(client, link: link, readerDone: readerDone, brokeOff: brokeOff, pending: &pending)
+            if brokeOff || unanswered > 0 {
                 usleep(UInt32.random(in: 5_000...50_000, using: &generator))
             }
         }
+    }
+
+    /// New events at the producer's rate; after an outage it catches up by at most one
+    /// second's worth.
+    struct Pacer {
+        let ratePerSecond: Double
+        var nextSequence = 0
+        private var start = ContinuousClock.now
+        private var paced = 0
+
+        init(ratePerSecond: Double) { self.ratePerSecond = ratePerSecond }
+
+        /// The next at most 64 sequence numbers that may go now (empty: none yet).
+        mutating func take() -> Range<Int> {
+            let elapsed = (ContinuousClock.now - start) / .seconds(1)
+            var allowed = Int(elapsed * ratePerSecond) - paced
+            if allowed > Int(ratePerSecond) {
+                start = ContinuousClock.now
+                paced = 0
+                allowed = Int(ratePerSecond)
+            }
+            guard allowed > 0 else { return nextSequence..<nextSequence }
+            let taken = nextSequence..<(nextSequence + min(allowed, 64))
+            nextSequence = taken.upperBound
+            paced += taken.count
+            return taken
+        }
+    }
+
+    /// Writes lines on one connection, resent ones first, at most `window` ahead of their acks,
+    /// until there is nothing more to produce (true: the write side was shut down cleanly) or
+    /// the connection breaks (false; lines not yet written are back in `pending`).
+    private func write(to client: IngestClient, link: Link, pending: inout [Int], pacer: inout Pacer, control: RunControl) -> Bool {
+        while true {
+            let batch: [Int]
+            if !pending.isEmpty {
+                batch = Array(pending.prefix(64))
+                pending.removeFirst(batch.count)
+                totals.withLock { $0.resent += batch.count }
+            } else if control.producing {
+                let taken = pacer.take()
+                if taken.isEmpty {
+                    if link.isClosed { return false }
+                    usleep(2_000)
+                    continue
+                }
+                batch = Array(taken)
+                totals.withLock { $0.generated += taken.count }
+            } else {
+                client.finishWriting()
+                return true
+            }
+            while link.count >= window && !link.isClosed { usleep(1_000) }
+            guard link.enqueue(batch) else {
+                pending.insert(contentsOf: batch, at: 0)
+                return false
+            }
+            inFlight.add(batch.count, ordering: .relaxed)
+            var bytes: [UInt8] = []
+            for sequence in batch { bytes += Self.line(producer: index, sequence: sequence) }
+            if !client.write(bytes) { return false }
+        }
+    }
+
+    /// Waits for the connection's last acks (the daemon acks what it read and closes; a killed
+    /// one closes at once) and puts what it left unanswered or refused at the head of
+    /// `pending`; returns how many lines went unanswered.
+    private func finish(_ client: IngestClient, link: Link, readerDone: DispatchSemaphore, brokeOff: Bool, pending: inout [Int]) -> Int {
+        if brokeOff { shutdown(client.descriptor, Int32(SHUT_WR)) }
+        if readerDone.wait(timeout: .now() + 120) == .timedOut {
+            totals.withLock { $0.violations.append("no end of acks within 120 s on a connection") }
+            shutdown(client.descriptor, Int32(SHUT_RDWR))
+            readerDone.wait()
+        }
+        let (unanswered, refused) = link.leftovers()
+        inFlight.subtract(unanswered.count, ordering: .relaxed)
+        // Unanswered lines go first (they are older), then the refused ones, then the rest.
+        pending = unanswered + refused + pending
+        return unanswered.count
     }
 
     private func handle(ack: String, link: Link) {
