@@ -7,7 +7,8 @@ enum AckEncoder {
     /// Takes the array and an index, not the event, and leaves the bytes to the event's own
     /// method (``ValidatedEvent/writeAckMembers(purged:to:)``), where it is borrowed as `self`:
     /// reading them here through a pointer to the element copied the whole event (a retain and
-    /// a release of both its arrays) around each write, twice per ack (issue 16).
+    /// a release of both its arrays) around each of its two writes; the call still copies it
+    /// once (issue 16).
     static func writeStored(_ events: [ValidatedEvent], at index: Int, purged: Int?, to buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"ok":true,"event_id":"#)
         events[index].writeAckMembers(purged: purged, to: &buffer)
