@@ -4,25 +4,15 @@ import NIOCore
 enum AckEncoder {
     /// `{"ok":true,"event_id":…[,"purged":N][,"warnings":[…]]}\n` for `events[index]`.
     ///
-    /// Takes the array and an index, not the event: reading the bytes in place through the
-    /// array's storage copies nothing, where passing the event along copied (retained) it for
-    /// every ack.
+    /// Takes the array and an index, not the event, and leaves the bytes to the event's own
+    /// method (``ValidatedEvent/writeAckMembers(purged:to:)``), where it is borrowed as `self`:
+    /// reading them here through a pointer to the element copied the whole event (a retain and
+    /// a release of both its arrays) around each of its two writes; the call still copies it
+    /// once (issue 16).
     static func writeStored(_ events: [ValidatedEvent], at index: Int, purged: Int?, to buffer: inout ByteBuffer) {
-        events.withUnsafeBufferPointer { events in
-            let event = events.baseAddress! + index
-            buffer.writeStaticString(#"{"ok":true,"event_id":"#)
-            event.pointee.withBytes(at: event.pointee.eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
-            if let purged {
-                buffer.writeStaticString(#","purged":"#)
-                buffer.writeString(String(purged))
-            }
-            if let warnings = event.pointee.warningsLocation {
-                buffer.writeStaticString(#","warnings":["#)
-                event.pointee.withBytes(at: warnings) { _ = buffer.writeBytes($0) }
-                buffer.writeStaticString("]")
-            }
-            buffer.writeStaticString("}\n")
-        }
+        buffer.writeStaticString(#"{"ok":true,"event_id":"#)
+        events[index].writeAckMembers(purged: purged, to: &buffer)
+        buffer.writeStaticString("}\n")
     }
 
     /// `{"ok":true,"lane":"backfill"}\n`: the answer to a hello line (``IngestHello``).

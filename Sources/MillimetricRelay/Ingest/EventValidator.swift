@@ -14,7 +14,9 @@ public struct EventValidator: Sendable {
     // nothing but the event's body. That is why validation is a mutating method of a value
     // each connection owns.
     private var scratch: [UInt8] = []
-    private var keyLiteral: [UInt8] = []
+    /// The line's keys as canonical literals, one after the other: emptied once per line, not
+    /// once per key (each emptying is a call into the standard library's `replaceSubrange`).
+    private var keyLiterals: [UInt8] = []
     private var slots = [Slot?](repeating: nil, count: Field.allCases.count)
     /// Keys neither known nor repeated, as canonical literals one after the other.
     private var ignoredKeys: [UInt8] = []
@@ -55,7 +57,7 @@ public struct EventValidator: Sendable {
 
         /// The field a key names, if any, from the key's canonical literal. A switch on the
         /// length and a byte compare: this runs for every key of every line.
-        static func named(_ keyLiteral: [UInt8]) -> Field? {
+        static func named(_ keyLiteral: UnsafeRawBufferPointer) -> Field? {
             let first: Field
             var second: Field?
             switch keyLiteral.count - 2 {
@@ -134,6 +136,7 @@ public struct EventValidator: Sendable {
         var parser = JSONTranscoder(bytes: line)
         scratch.removeAll(keepingCapacity: true)
         for index in slots.indices { slots[index] = nil }
+        keyLiterals.removeAll(keepingCapacity: true)
         ignoredKeys.removeAll(keepingCapacity: true)
         ignored.removeAll(keepingCapacity: true)
         do throws(JSONSyntaxError) {
@@ -148,16 +151,17 @@ public struct EventValidator: Sendable {
             if !parser.consume(UInt8(ascii: "}")) {
                 while true {
                     guard parser.peek() == UInt8(ascii: "\"") else { throw parser.unexpected("a string key") }
-                    keyLiteral.removeAll(keepingCapacity: true)
-                    _ = try parser.transcodeString(into: &keyLiteral, captureDecoded: false)
+                    let keyStart = keyLiterals.count
+                    _ = try parser.transcodeString(into: &keyLiterals, captureDecoded: false)
+                    let key = keyStart..<keyLiterals.count
                     try parser.expect(UInt8(ascii: ":"), "':'")
                     let start = scratch.count
                     let kind = try parser.transcodeValue(into: &scratch, depth: 1)
-                    if let field = Field.named(keyLiteral) {
+                    if let field = keyLiterals.withUnsafeBytes({ Field.named(UnsafeRawBufferPointer(rebasing: $0[key])) }) {
                         slots[field.rawValue] = Slot(range: start..<scratch.count, kind: kind)
                     } else {
                         scratch.removeSubrange(start...)
-                        noteIgnoredKey()
+                        noteIgnoredKey(key)
                     }
                     if parser.consume(UInt8(ascii: ",")) { continue }
                     try parser.expect(UInt8(ascii: "}"), "',' or '}'")
@@ -216,26 +220,31 @@ public struct EventValidator: Sendable {
     static let retainedCapacity = 16_384
 
     /// The bytes of working memory kept now (for tests).
-    var retainedBytes: Int { scratch.capacity + keyLiteral.capacity + ignoredKeys.capacity }
+    var retainedBytes: Int { scratch.capacity + keyLiterals.capacity + ignoredKeys.capacity }
 
     private mutating func releaseOversizedMemory() {
         if scratch.capacity > Self.retainedCapacity { scratch = [] }
-        if keyLiteral.capacity > Self.retainedCapacity { keyLiteral = [] }
+        if keyLiterals.capacity > Self.retainedCapacity { keyLiterals = [] }
         if ignoredKeys.capacity > Self.retainedCapacity { ignoredKeys = [] }
         if ignored.count > 64 { ignored = [] }
     }
 
-    /// Remembers the key just parsed (in `keyLiteral`) as stripped, once however often it repeats.
-    private mutating func noteIgnoredKey() {
-        let seen = ignoredKeys.withUnsafeBytes { keys in
-            keyLiteral.withUnsafeBytes { key in
-                ignored.contains { UnsafeRawBufferPointer(rebasing: keys[$0.range]).elementsEqual(key) }
+    /// Remembers the key just parsed (at `key` in `keyLiterals`) as stripped, once however
+    /// often it repeats.
+    private mutating func noteIgnoredKey(_ key: Range<Int>) {
+        let (seen, derived) = ignoredKeys.withUnsafeBytes { keys in
+            keyLiterals.withUnsafeBytes { literals in
+                let literal = UnsafeRawBufferPointer(rebasing: literals[key])
+                return (
+                    ignored.contains { UnsafeRawBufferPointer(rebasing: keys[$0.range]).elementsEqual(literal) },
+                    Self.derivedFields.contains { Bytes.equal(literal, $0) }
+                )
             }
         }
         guard !seen else { return }
         let start = ignoredKeys.count
-        ignoredKeys.append(contentsOf: keyLiteral)
-        ignored.append(IgnoredKey(range: start..<ignoredKeys.count, derived: Self.derivedFields.contains { Bytes.equal(keyLiteral, $0) }))
+        ignoredKeys.append(contentsOf: keyLiterals[key])
+        ignored.append(IgnoredKey(range: start..<ignoredKeys.count, derived: derived))
     }
 
     /// Appends the warnings (JSON string literals, comma-separated, as the ack's `warnings`

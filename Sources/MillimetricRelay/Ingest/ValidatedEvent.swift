@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A line that passed validation: the exact JSON the API will receive, plus what the outbox
 /// and the ack need to know about it.
 ///
@@ -53,6 +55,22 @@ public struct ValidatedEvent: Sendable, Equatable {
                 }
                 return work(bytes(eventIDLocation), userIDLocation.map(bytes), body)
             }
+        }
+    }
+
+    /// Writes what an ack says about this event after `"event_id":`: the id's literal, then
+    /// `,"purged":N` and `,"warnings":[…]` when there are any (``AckEncoder``). A method, so
+    /// that the event is borrowed (`self`) while its bytes are written, never copied.
+    func writeAckMembers(purged: Int?, to buffer: inout ByteBuffer) {
+        withBytes(at: eventIDLiteralLocation) { _ = buffer.writeBytes($0) }
+        if let purged {
+            buffer.writeStaticString(#","purged":"#)
+            buffer.writeString(String(purged))
+        }
+        if let warningsLocation {
+            buffer.writeStaticString(#","warnings":["#)
+            withBytes(at: warningsLocation) { _ = buffer.writeBytes($0) }
+            buffer.writeStaticString("]")
         }
     }
 
