@@ -30,11 +30,11 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         case hello(OutboxLane)
     }
 
+    /// The lines of one read cycle: an entry per line, and the valid events among them, which
+    /// go to the writer together.
     private struct Group {
-        let id: UInt64
-        var entries: [Entry]
-        var events: [ValidatedEvent]
-        var outcomes: [OutboxWriter.Outcome]?
+        var entries: [Entry] = []
+        var events: [ValidatedEvent] = []
     }
 
     private let settings: Settings
@@ -43,9 +43,9 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private var validator = EventValidator()
     private var framer: LineFramer
-    private var current = Group(id: 0, entries: [], events: [], outcomes: nil)
-    private var groups = CircularBuffer<Group>()
-    private var nextGroupID: UInt64 = 1
+    private var current = Group()
+    /// Groups handed to the writer, answered in order once committed (one outcome per event).
+    private var groups = InOrderReplies<Group, [OutboxWriter.Outcome]>()
     private var unackedLines = 0
     private var readHeld = false
     private var inputClosed = false
@@ -239,14 +239,11 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         guard !current.entries.isEmpty else { return }
         // Every line read becomes exactly one entry of one group: counted here, once per group.
         metrics.received(lines: current.entries.count)
-        var group = current
-        current = Group(id: 0, entries: [], events: [], outcomes: nil)
-        let id = nextGroupID
-        nextGroupID += 1
-        group = Group(id: id, entries: group.entries, events: group.events, outcomes: group.events.isEmpty ? [] : nil)
+        let group = current
+        current = Group()
         // The group keeps its events (shared, not copied) for the acks' ids and warnings.
         let events = group.events
-        groups.append(group)
+        let id = groups.enqueue(group, reply: events.isEmpty ? [] : nil)
         if events.isEmpty {
             flushReadyGroups(context: context)
             return
@@ -264,17 +261,14 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     private func groupCommitted(id: UInt64, outcomes: [OutboxWriter.Outcome], context: ChannelHandlerContext) {
-        if let index = groups.firstIndex(where: { $0.id == id }) {
-            groups[index].outcomes = outcomes
-        }
+        groups.fill(id, with: outcomes)
         flushReadyGroups(context: context)
     }
 
     private func flushReadyGroups(context: ChannelHandlerContext) {
         guard !closed else { return }
         var wrote = false
-        while let head = groups.first, let outcomes = head.outcomes {
-            groups.removeFirst()
+        while let (head, outcomes) = groups.popReady() {
             var buffer = context.channel.allocator.buffer(capacity: head.entries.count * 64)
             var acked = 0
             for entry in head.entries {

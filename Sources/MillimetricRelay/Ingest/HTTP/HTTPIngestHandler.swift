@@ -33,15 +33,18 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var logger: Logger
     }
 
-    /// The answer to one request read, in request order.
-    private struct Answer {
-        let id: UInt64
+    /// What a request read decides about its answer before the answer is known.
+    private struct Request {
         let version: HTTPVersion
         /// Close the connection after this answer (HTTP/1.0, `Connection: close`, a refused body).
         let closeAfter: Bool
-        var status: HTTPResponseStatus = .ok
-        var headers: [(String, String)] = []
-        var body: ByteBuffer?
+    }
+
+    /// The answer to one request.
+    private struct Answer {
+        var status: HTTPResponseStatus
+        var headers: [(String, String)]
+        var body: ByteBuffer
     }
 
     private let shared: Shared
@@ -54,8 +57,8 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var ignoringInput = false
     private var quiescing = false
     private var closing = false
-    private var answers = CircularBuffer<Answer>()
-    private var nextID: UInt64 = 1
+    /// One slot per request read, answered in request order.
+    private var answers = InOrderReplies<Request, Answer>()
     private var readHeld = false
     private var deadline: Scheduled<Void>?
 
@@ -159,10 +162,7 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func enqueue(_ head: HTTPRequestHead, closeAfter: Bool) -> UInt64 {
-        let id = nextID
-        nextID += 1
-        answers.append(Answer(id: id, version: head.version, closeAfter: closeAfter))
-        return id
+        answers.enqueue(Request(version: head.version, closeAfter: closeAfter))
     }
 
     /// One complete request: routed and authenticated, its events validated, then handed to the
@@ -289,35 +289,29 @@ final class HTTPIngestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         respond(id, route: route, status: error.status, body: error.body(allocator: context.channel.allocator), extraHeaders: headers, context: context)
     }
 
-    /// Fills the request's slot; answers then leave from the head, in request order. The
-    /// socket handler's `groupCommitted`/`flushReadyGroups` have the same shape on purpose
-    /// (`duplicates` pairs them): each writes its own protocol's answer from its own queue.
+    /// Fills the request's slot; answers then leave from the head, in request order (``InOrderReplies``).
     private func respond(
         _ id: UInt64, route: HTTPRoute?, status: HTTPResponseStatus, body: ByteBuffer, extraHeaders: [(String, String)] = [],
         context: ChannelHandlerContext
     ) {
         shared.metrics.httpRequest(path: HTTPRoute.metricLabel(route), status: Int(status.code))
-        guard let index = answers.firstIndex(where: { $0.id == id }) else { return }
-        answers[index].status = status
-        answers[index].headers = extraHeaders
-        answers[index].body = body
+        answers.fill(id, with: Answer(status: status, headers: extraHeaders, body: body))
         flushReadyAnswers(context: context)
     }
 
     private func flushReadyAnswers(context: ChannelHandlerContext) {
         guard !closing else { return }
         var wrote = false
-        while let first = answers.first, let body = first.body {
-            answers.removeFirst()
-            var headers = HTTPHeaders(first.headers)
+        while let (request, answer) = answers.popReady() {
+            var headers = HTTPHeaders(answer.headers)
             headers.add(name: "content-type", value: "application/json")
-            headers.add(name: "content-length", value: String(body.readableBytes))
-            if first.closeAfter { headers.add(name: "connection", value: "close") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: first.version, status: first.status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            headers.add(name: "content-length", value: String(answer.body.readableBytes))
+            if request.closeAfter { headers.add(name: "connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: answer.status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
             let written = context.write(wrapOutboundOut(.end(nil)))
             wrote = true
-            if first.closeAfter {
+            if request.closeAfter {
                 closing = true
                 let channel = context.channel
                 written.whenComplete { _ in channel.close(promise: nil) }
