@@ -54,13 +54,14 @@ extension DeliveryDecisionTests {
         /// Relays started at once come up through slow start, so the first four minutes are no
         /// longer mostly 429s (each relay starting at the ceiling drew 42 % for 16 relays and
         /// 81 % for 64 in the simulation; slow start 28 % and 61 %; with the cut to the accepted
-        /// rate and growth only while more than a batch is queued, 7 % and 50 %).
+        /// rate and growth only while more than a batch is queued, 7 % and 50 %; with the deep
+        /// cut when most answers are 429s, round 6, 6 % and 34 %).
         @Test func aFleetStartedAtOnceDrawsFewer429sWhileItSettles() {
             let sixteen = FleetSimulation(relays: 16, offeredShare: 0.96, warmUp: .seconds(240), measured: .seconds(60)).run()
             let sixtyFour = FleetSimulation(relays: 64, offeredShare: 0.96, warmUp: .seconds(240), measured: .seconds(60)).run()
 
             #expect(sixteen.firstFourMinutesRateLimitedShare <= 0.12, Comment(rawValue: sixteen.summary))
-            #expect(sixtyFour.firstFourMinutesRateLimitedShare <= 0.56, Comment(rawValue: sixtyFour.summary))
+            #expect(sixtyFour.firstFourMinutesRateLimitedShare <= 0.40, Comment(rawValue: sixtyFour.summary))
         }
 
         /// Round 6: 64 relays started within one second, figures from 60 s to 120 s. Before the
