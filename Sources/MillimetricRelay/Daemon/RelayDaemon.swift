@@ -57,9 +57,7 @@ public struct RelayDaemon: Sendable {
             "outbox.bytes": "\(snapshot.storedBytes)", "outbox.synchronous": "\(configuration.synchronous.rawValue)",
         ])
 
-        // NIO's process-wide group, living as long as the process: one event loop, unless
-        // NIO_SINGLETON_GROUP_LOOP_COUNT says otherwise (EventLoopCount says why, issue #11).
-        EventLoopCount.limit()
+        // NIO's process-wide group: one event loop per core, living as long as the process.
         let group = MultiThreadedEventLoopGroup.singleton
         let inherited = try SocketActivation.inheritedListeners(logger: logger)
         let ingest = try await startIngest(inheritedDescriptor: inherited.ingest, writer: writer, group: group, metrics: metrics, logger: logger)
