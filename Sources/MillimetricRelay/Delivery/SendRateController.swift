@@ -40,18 +40,6 @@
 /// and one cut takes at most 40 % of the rate (``deepestCut``): the estimate rests on a few
 /// answers, and a deep cut by bad luck takes long to grow back.
 ///
-/// A fleet started at once (issue #12, round 6) is too far above the key for either cut: 64
-/// relays in slow start send about 20 requests/s against the key's 5, each relay sees an answer
-/// every few seconds, has no accepted rate to cut to, and 5 % cuts once per hold-off left 46 %
-/// of 429s from 60 s to 120 s in the simulation (40 % in a real `fleet-bench` at 90 s). So when
-/// at least half of the relay's latest ``answerSamples`` answers (``minimumAnswerSamples`` or
-/// more) were 429s, a cut goes to `(1 − share of 429s) · refusedShareMargin` of the rate (at
-/// most ``deepestCut``): the share of a fleet's requests the key accepts is about the key's rate
-/// over the fleet's. Those answers are then forgotten, so that the next deep cut rests on
-/// answers to the new rate (kept, they cut again and again, and the fleet fell far below the
-/// key, where the slow growth took many minutes to bring it back). In the steady state 429s
-/// are a few percent and this never happens.
-///
 /// A lower rate also means fuller batches: the drainer waits for the next send slot before it
 /// takes rows, so the batch grows while it waits.
 ///
@@ -86,16 +74,6 @@ public struct SendRateController: Sendable {
     public var deliveredRateMargin = 1.5
     /// One 429 never takes the rate below this fraction of it.
     public var deepestCut = 0.6
-    /// How many of the latest answers (2xx or 429) measure the share of 429s a cut follows.
-    public var answerSamples = 8
-    /// A cut takes the rate to at most `(1 − share of 429s) · refusedShareMargin` of it.
-    public var refusedShareMargin = 2.0
-    /// Below this share of 429s a cut is the usual one (isolated 429s in the steady state).
-    public var refusedShareThreshold = 0.5
-    /// Fewer answers than this say nothing about the share of 429s.
-    public var minimumAnswerSamples = 4
-    /// The latest answers, oldest first (true: a 429), at most ``answerSamples``.
-    private var recentAnswers: [Bool] = []
     /// When the latest backlogged successes were answered, oldest first (at most
     /// ``deliveredRateSamples``); emptied by a success that was not backlogged.
     private var recentSuccesses: [ContinuousClock.Instant] = []
@@ -180,7 +158,6 @@ public struct SendRateController: Sendable {
     public mutating func recordSuccess(now: ContinuousClock.Instant, backlogged: Bool = true) {
         guard adaptive else { return }
         lastAnswerWasRateLimited = false
-        recordAnswer(rateLimited: false)
         lastSuccessWasBacklogged = backlogged
         if backlogged {
             recentSuccesses.append(now)
@@ -208,15 +185,11 @@ public struct SendRateController: Sendable {
         let holdOff = max(retryAfter ?? .seconds(1), .seconds(1))
         let overloaded = isStarting || lastAnswerWasRateLimited
         lastAnswerWasRateLimited = true
-        recordAnswer(rateLimited: true)
         if let holdOffUntil, now < holdOffUntil { return }
         holdOffUntil = now + holdOff
         lastIncrease = now + holdOff
         lastDecrease = now
-        let shareFactor = refusedShareFactor
-        let cut = usedRate(now: now) * min(isStarting ? slowStartExitFactor : decreaseFactor, shareFactor)
-        // Each answer steers one cut: the next one waits for answers to the new rate.
-        if shareFactor < 1 { recentAnswers.removeAll() }
+        let cut = usedRate(now: now) * (isStarting ? slowStartExitFactor : decreaseFactor)
         setRate(overloaded ? min(cut, acceptedRateCap(now: now)) : cut, now: now)
         isStarting = false
         // The next request waits out the hold-off, then a slot at the new rate.
@@ -240,21 +213,6 @@ public struct SendRateController: Sendable {
         guard recentSuccesses.count == deliveredRateSamples, let first = recentSuccesses.first, now > first else { return .infinity }
         let accepted = Double(deliveredRateSamples - 1) / (now - first).timeInterval
         return max(deliveredRateMargin * accepted, rate * deepestCut)
-    }
-
-    /// `(1 − share of 429s) · refusedShareMargin` over the latest answers, not under
-    /// ``deepestCut``: while the fleet is far above the key most answers are 429s, and the
-    /// share of requests the key accepts is about the key's rate over the fleet's.
-    private var refusedShareFactor: Double {
-        guard recentAnswers.count >= minimumAnswerSamples else { return 1 }
-        let refused = Double(recentAnswers.count { $0 }) / Double(recentAnswers.count)
-        guard refused >= refusedShareThreshold else { return 1 }
-        return max(deepestCut, (1 - refused) * refusedShareMargin)
-    }
-
-    private mutating func recordAnswer(rateLimited: Bool) {
-        recentAnswers.append(rateLimited)
-        if recentAnswers.count > answerSamples { recentAnswers.removeFirst() }
     }
 
     private mutating func setRate(_ newRate: Double, now: ContinuousClock.Instant) {

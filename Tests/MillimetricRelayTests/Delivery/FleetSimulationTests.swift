@@ -54,28 +54,13 @@ extension DeliveryDecisionTests {
         /// Relays started at once come up through slow start, so the first four minutes are no
         /// longer mostly 429s (each relay starting at the ceiling drew 42 % for 16 relays and
         /// 81 % for 64 in the simulation; slow start 28 % and 61 %; with the cut to the accepted
-        /// rate and growth only while more than a batch is queued, 7 % and 50 %; with the deep
-        /// cut when most answers are 429s, round 6, 6 % and 34 %).
+        /// rate and growth only while more than a batch is queued, 7 % and 50 %).
         @Test func aFleetStartedAtOnceDrawsFewer429sWhileItSettles() {
             let sixteen = FleetSimulation(relays: 16, offeredShare: 0.96, warmUp: .seconds(240), measured: .seconds(60)).run()
             let sixtyFour = FleetSimulation(relays: 64, offeredShare: 0.96, warmUp: .seconds(240), measured: .seconds(60)).run()
 
             #expect(sixteen.firstFourMinutesRateLimitedShare <= 0.12, Comment(rawValue: sixteen.summary))
-            #expect(sixtyFour.firstFourMinutesRateLimitedShare <= 0.40, Comment(rawValue: sixtyFour.summary))
-        }
-
-        /// Round 6: 64 relays started within one second, figures from 60 s to 120 s. Before the
-        /// cut by the share of 429s the simulation drew 46 % of 429s there at 96 % of the key
-        /// and 68 % at 150 % (the real `fleet-bench --warmup 90` 40 % at 96 %): each relay sees
-        /// an answer every few seconds and 5 % cuts, one per hold-off, took minutes. Delivery
-        /// in that window is held to 95 % as in the steady state.
-        @Test(arguments: [0.50, 0.96, 1.50])
-        func aLargeFleetStartedAtOnceSettlesWithinAMinute(load: Double) {
-            let result = FleetSimulation(relays: 64, offeredShare: load, warmUp: .seconds(60), measured: .seconds(60)).run()
-            let comment = Comment(rawValue: result.summary)
-
-            #expect(result.rateLimitedShare <= 0.05, comment)
-            #expect(result.deliveredPerSecond >= 0.95 * min(load * Self.keyEventsPerSecond, Self.keyEventsPerSecond), comment)
+            #expect(sixtyFour.firstFourMinutesRateLimitedShare <= 0.56, Comment(rawValue: sixtyFour.summary))
         }
 
         @Test func aLoneRelayLeavesSlowStartForTheCeilingWithinTenSeconds() {
@@ -227,24 +212,12 @@ extension DeliveryDecisionTests {
             let start = ContinuousClock.now
             var controller = SendRateController(ceilingRate: 5, ceilingBurst: 19)
             let alone = controller.flushInterval(configured: .seconds(1))
-            // One cut per hold-off: 40 of them (every fourth a deep one: all answers are 429s)
-            // take the rate far below one request a second.
+            // One cut per hold-off: 40 of them take the rate to about 0.64 requests a second.
             for wait in 0..<40 { controller.recordRateLimited(now: start + .seconds(2 * wait), retryAfter: .seconds(1)) }
 
             #expect(alone == .seconds(1))
             #expect(controller.rate < 1)
             #expect(controller.flushInterval(configured: .seconds(1)) == .seconds(3 / controller.rate))
-        }
-
-        /// Three 429s in four answers: the fleet is far above the key, so the third cut is deep
-        /// (to (1 − 3/4) · 2 = 0.5, held at 0.6) where the first two were the usual 5 %.
-        @Test func mostlyRefusedAnswersCutDeep() {
-            let start = ContinuousClock.now
-            var controller = SendRateController(ceilingRate: 5, ceilingBurst: 19)
-            controller.recordSuccess(now: start)
-            for wait in 1...3 { controller.recordRateLimited(now: start + .seconds(2 * wait), retryAfter: .seconds(1)) }
-
-            #expect(abs(controller.rate - 5 * 0.95 * 0.95 * 0.6) < 1e-9)
         }
 
         @Test func a429CutsTheRateOncePerHoldOff() {
@@ -316,8 +289,6 @@ struct FleetSimulation {
     var measured: Duration = .seconds(900)
     /// Mixed into the random source, for runs that differ only by luck.
     var seed: UInt64 = 0
-    /// Changes each relay's controller before the run (experiments with its parameters).
-    var tune: @Sendable (inout SendRateController) -> Void = { _ in }
     let roundTrip: Duration = .milliseconds(300)
     let flushInterval: Duration = .seconds(1)
     let maximumEvents = 500
@@ -335,7 +306,6 @@ struct FleetSimulation {
             // As the drainer creates it: slow start from ceiling/16 (the control starts at the ceiling).
             var controller = SendRateController(ceilingRate: 5, ceilingBurst: 19, startingRate: adaptive ? 5.0 / 16 : nil)
             controller.adaptive = adaptive
-            tune(&controller)
             return Relay(eventsPerSecond: perRelay, startedAt: offset, notBefore: offset, wake: offset, controller: controller)
         }
         var answers: [Answer] = []
