@@ -134,9 +134,13 @@ public enum UpstreamVerdict: Sendable, Hashable {
     /// instead of quoting a code from a malformed answer. One rule, the standard's, that the
     /// fuzzer's independent reference (Foundation's `JSONSerialization`) checks, rather than
     /// whatever a decoder happens to skip (the fuzz campaign's finding of 2026-12-07, #19).
+    /// The same holds for a raw control character or a bad escape inside a string (RFC 8259 §7),
+    /// which the decoder does not check in the strings it skips either (CI's fuzz run of
+    /// 2026-12-07: a `message` holding raw NUL bytes).
     public static func apiErrorCode(in body: [UInt8]) -> String? {
         guard body.first(where: { !Self.isJSONWhitespace($0) }) == UInt8(ascii: "{"),
             String(validating: body, as: UTF8.self) != nil,
+            !hasMalformedString(body),
             let object = try? JSONDecoder().decode(ErrorBody.self, from: Data(body)),
             let code = object.error
         else { return nil }
@@ -154,6 +158,41 @@ public enum UpstreamVerdict: Sendable, Hashable {
         return code
     }
 
+    /// Whether a string of `body` breaks RFC 8259 §7 in a way the decoder does not see in the
+    /// strings it skips: a byte below 0x20 that is not escaped, or an escape other than `\"`,
+    /// `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t` and `\u` with four hex digits. (Outside strings
+    /// such bytes are syntax errors the decoder itself reports.)
+    static func hasMalformedString(_ body: [UInt8]) -> Bool {
+        var inString = false
+        var index = 0
+        while index < body.count {
+            let byte = body[index]
+            index += 1
+            if !inString {
+                inString = byte == UInt8(ascii: "\"")
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+            } else if byte < 0x20 {
+                return true
+            } else if byte == UInt8(ascii: "\\") {
+                guard index < body.count else { return true }
+                let escape = body[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    continue
+                case UInt8(ascii: "u"):
+                    guard index + 4 <= body.count, body[index..<index + 4].allSatisfy({ $0.isHexDigit }) else { return true }
+                    index += 4
+                default:
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
@@ -161,5 +200,12 @@ public enum UpstreamVerdict: Sendable, Hashable {
     /// The one field of an API error body that is read; a non-string `error` fails decoding.
     private struct ErrorBody: Decodable {
         let error: String?
+    }
+}
+
+private extension UInt8 {
+    var isHexDigit: Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self)
     }
 }
