@@ -87,7 +87,7 @@ extension DeliveryDecisionTests {
         /// that meets 20 forced 429s should be back near the key's rate soon after. The
         /// controller keeps the streak's cuts (5 % per hold-off, and cuts to 1.5 × an accepted
         /// rate that decays while no 2xx comes), then grows back at its slow fleet pace: it
-        /// delivers about 200 events/s for minutes (70 events/s if the streak began in slow
+        /// delivers about 200 events/s for minutes (75 events/s if the streak began in slow
         /// start). Tried in round 7: restoring the rate the streak began at once a streak of 8+
         /// 429s ends passes this (back at 2,500 events/s within a second) but, with the deep
         /// cut, costs a 64-relay start-up (60–120 s at 150 %: 8–37 % of 429s over 8 seeds,
