@@ -296,8 +296,15 @@ struct FleetSimulation {
         var lastForcedAnswerAt: Duration?
         var rateLimitedShare: Double { requests == 0 ? 0 : Double(rateLimited) / Double(requests) }
         var meanBatch: Double { batchesDelivered == 0 ? 0 : Double(eventsDelivered) / Double(batchesDelivered) }
+        /// Each relay's delivered events over the mean's, lowest and highest (fairness when all
+        /// are offered the same).
+        var shareOfTheMean: String {
+            let mean = perRelayDelivered.reduce(0, +) / Double(max(perRelayDelivered.count, 1))
+            guard mean > 0, let low = perRelayDelivered.min(), let high = perRelayDelivered.max() else { return "no shares" }
+            return "shares \(Int(low / mean * 100))–\(Int(high / mean * 100)) % of the mean"
+        }
         var summary: String {
-            "requests \(requests), 429 \(rateLimited) (\(Int(rateLimitedShare * 1000)) ‰), delivered/s \(Int(deliveredPerSecond)), mean batch \(Int(meanBatch)), first 4 min 429 \(Int(firstFourMinutesRateLimitedShare * 1000)) ‰, per relay min \(Int(perRelayDelivered.min() ?? 0)) max \(Int(perRelayDelivered.max() ?? 0))"
+            "requests \(requests), 429 \(rateLimited) (\(Int(rateLimitedShare * 1000)) ‰), delivered/s \(Int(deliveredPerSecond)), mean batch \(Int(meanBatch)), first 4 min 429 \(Int(firstFourMinutesRateLimitedShare * 1000)) ‰, per relay min \(Int(perRelayDelivered.min() ?? 0)) max \(Int(perRelayDelivered.max() ?? 0)) (\(shareOfTheMean))"
         }
     }
 
