@@ -463,9 +463,7 @@ final class Drainer: Sendable {
             let (left, right) = unit.split()
             loop.requeue(left)
             loop.requeue(right)
-            acceptedByTheLimiter(unit, now: now, loop: &loop)
         case .refused(let status, let reason):
-            acceptedByTheLimiter(unit, now: now, loop: &loop)
             let row = unit.rows.first!
             let answer = response.map { String(decoding: $0.body, as: UTF8.self) } ?? reason
             if unit.kind == .forget {
@@ -549,15 +547,6 @@ final class Drainer: Sendable {
     /// The gauge follows the rate at once; `delivery_state` (what `status` reads) at once when
     /// it moved by 4 % or more (every cut on a 429), otherwise at most every 5 s, so the small
     /// steps of the increase cost few writes.
-    /// A 400/413/422 on a batch passed the key's limiter (the API answers 429 before it reads
-    /// the body), so the send rate counts it as it counts a 2xx (issue #12, round 8): a relay
-    /// bisecting a poison batch after a streak of 429s must get its rate back.
-    private func acceptedByTheLimiter(_ unit: DeliveryUnit, now: ContinuousClock.Instant, loop: inout Loop) {
-        guard unit.kind == .track else { return }
-        loop.sendRate.recordSuccess(now: now, backlogged: unit.sentBacklogged)
-        sendRateChanged(loop: &loop)
-    }
-
     private func sendRateChanged(loop: inout Loop) {
         metrics.batchSendRate.record(loop.sendRate.rate)
         persistSendRate(loop: &loop, force: false)

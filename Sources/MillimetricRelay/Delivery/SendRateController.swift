@@ -40,27 +40,6 @@
 /// and one cut takes at most 40 % of the rate (``deepestCut``): the estimate rests on a few
 /// answers, and a deep cut by bad luck takes long to grow back.
 ///
-/// A fleet started at once (issue #12, round 6) is too far above the key for either cut: 64
-/// relays in slow start send about 20 requests/s against the key's 5, each relay sees an answer
-/// every few seconds, has no accepted rate to cut to, and 5 % cuts once per hold-off left 46 %
-/// of 429s from 60 s to 120 s in the simulation (40 % in a real `fleet-bench` at 90 s). So when
-/// at least half of the relay's latest ``answerSamples`` answers (``minimumAnswerSamples`` or
-/// more) were 429s, a cut goes to `(1 − share of 429s) · refusedShareMargin` of the rate (at
-/// most ``deepestCut``): the share of a fleet's requests the key accepts is about the key's rate
-/// over the fleet's. Those answers are then forgotten, so that the next deep cut rests on
-/// answers to the new rate (kept, they cut again and again, and the fleet fell far below the
-/// key, where the slow growth took many minutes to bring it back). In the steady state 429s
-/// are a few percent and this never happens.
-///
-/// A streak of 429s that came after nothing but accepted answers (issue #12, round 8) is
-/// someone else on the key, not the fleet: a relay alone whose key another client used up
-/// (CI's Prometheus check forces 20 in a row) saw its rate cut deeply by the streak and then
-/// crawled for minutes. When such a streak of at least ``restoreStreak`` 429s ends with an
-/// accepted answer, the rate (and slow start, if the streak began in it) is restored to what it
-/// was when the streak began. An accepted answer is any that passed the key's limiter: a 2xx,
-/// and also a 400/413/422 (the API rate-limits before it reads the body), which is what a relay
-/// bisecting a poison batch sees after the streak.
-///
 /// A lower rate also means fuller batches: the drainer waits for the next send slot before it
 /// takes rows, so the batch grows while it waits.
 ///
@@ -95,32 +74,6 @@ public struct SendRateController: Sendable {
     public var deliveredRateMargin = 1.5
     /// One 429 never takes the rate below this fraction of it.
     public var deepestCut = 0.6
-    /// How many of the latest answers (2xx or 429) measure the share of 429s a cut follows.
-    public var answerSamples = 8
-    /// A cut takes the rate to at most `(1 − share of 429s) · refusedShareMargin` of it.
-    public var refusedShareMargin = 2.0
-    /// Below this share of 429s a cut is the usual one (isolated 429s in the steady state).
-    public var refusedShareThreshold = 0.5
-    /// Fewer answers than this say nothing about the share of 429s.
-    public var minimumAnswerSamples = 4
-    /// The latest answers, oldest first (true: a 429), at most ``answerSamples``.
-    private var recentAnswers: [Bool] = []
-    /// A streak of at least this many 429s after only accepted answers is undone when it ends.
-    public var restoreStreak = 16
-    /// The longest slot spacing while a streak that will be undone goes on.
-    public var probeInterval: Duration = .seconds(1)
-    /// Each accepted answer after such a streak multiplies the rate by this, up to the rate the
-    /// streak began at.
-    public var recoveryGrowth = 2.0
-    /// Whether undoing a streak that began in slow start restarts slow start.
-    public var restoresSlowStart = true
-    /// The rate (and slow start) a streak that is being undone began at.
-    private var recovery: (rate: Double, isStarting: Bool)?
-    /// The 429s in a row so far (0 after an accepted answer).
-    private var streakLength = 0
-    /// The rate, slow start, and whether no 429 came among the latest answers, when the
-    /// current streak of 429s began.
-    private var streakStart: (rate: Double, isStarting: Bool, afterOnlyAccepted: Bool)?
     /// When the latest backlogged successes were answered, oldest first (at most
     /// ``deliveredRateSamples``); emptied by a success that was not backlogged.
     private var recentSuccesses: [ContinuousClock.Instant] = []
@@ -188,10 +141,7 @@ public struct SendRateController: Sendable {
         } else if isThrottled {
             // Slots are spaced 1/rate apart; a slot unused for a while is not saved up beyond one.
             let jitter = slotJitter > 0 ? Double.random(in: -slotJitter...slotJitter, using: &rng) : 0
-            var spacing = Duration.seconds((1 + jitter) / rate)
-            // While a streak that will be undone goes on, probe once a second (the streak's
-            // cuts may have taken the rate to its floor, a slot every half minute).
-            if isProbing || recovery != nil { spacing = min(spacing, probeInterval) }
+            let spacing = Duration.seconds((1 + jitter) / rate)
             let previous = nextSlot ?? now
             nextSlot = max(previous, now - spacing) + spacing
             if nextSlot! < now { nextSlot = now + spacing }
@@ -205,14 +155,9 @@ public struct SendRateController: Sendable {
     /// queued when it went). A relay whose batches fill just in time for its slots, or that
     /// sends partial ones, needs no more of the key, and growing it anyway would take slots
     /// from the relays that do.
-    ///
-    /// Also for a 400/413/422 on a batch: the API answers 429 before it reads the body, so such
-    /// an answer proves the request passed the key's limiter just as a 2xx does.
     public mutating func recordSuccess(now: ContinuousClock.Instant, backlogged: Bool = true) {
         guard adaptive else { return }
         lastAnswerWasRateLimited = false
-        recordAnswer(rateLimited: false)
-        restoreAfterStreak(now: now)
         lastSuccessWasBacklogged = backlogged
         if backlogged {
             recentSuccesses.append(now)
@@ -240,18 +185,11 @@ public struct SendRateController: Sendable {
         let holdOff = max(retryAfter ?? .seconds(1), .seconds(1))
         let overloaded = isStarting || lastAnswerWasRateLimited
         lastAnswerWasRateLimited = true
-        recovery = nil
-        if streakLength == 0 { streakStart = (rate, isStarting, !recentAnswers.contains(true)) }
-        streakLength += 1
-        recordAnswer(rateLimited: true)
         if let holdOffUntil, now < holdOffUntil { return }
         holdOffUntil = now + holdOff
         lastIncrease = now + holdOff
         lastDecrease = now
-        let shareFactor = refusedShareFactor
-        let cut = usedRate(now: now) * min(isStarting ? slowStartExitFactor : decreaseFactor, shareFactor)
-        // Each answer steers one cut: the next one waits for answers to the new rate.
-        if shareFactor < 1 { recentAnswers.removeAll() }
+        let cut = usedRate(now: now) * (isStarting ? slowStartExitFactor : decreaseFactor)
         setRate(overloaded ? min(cut, acceptedRateCap(now: now)) : cut, now: now)
         isStarting = false
         // The next request waits out the hold-off, then a slot at the new rate.
@@ -275,44 +213,6 @@ public struct SendRateController: Sendable {
         guard recentSuccesses.count == deliveredRateSamples, let first = recentSuccesses.first, now > first else { return .infinity }
         let accepted = Double(deliveredRateSamples - 1) / (now - first).timeInterval
         return max(deliveredRateMargin * accepted, rate * deepestCut)
-    }
-
-    /// `(1 − share of 429s) · refusedShareMargin` over the latest answers, not under
-    /// ``deepestCut``: while the fleet is far above the key most answers are 429s, and the
-    /// share of requests the key accepts is about the key's rate over the fleet's.
-    private var refusedShareFactor: Double {
-        guard recentAnswers.count >= minimumAnswerSamples else { return 1 }
-        let refused = Double(recentAnswers.count { $0 }) / Double(recentAnswers.count)
-        guard refused >= refusedShareThreshold else { return 1 }
-        return max(deepestCut, (1 - refused) * refusedShareMargin)
-    }
-
-    /// Whether the current streak of 429s is long and came after only accepted answers: its
-    /// cuts will be undone at the first accepted answer, so the relay probes at least once per
-    /// ``probeInterval`` until then.
-    private var isProbing: Bool {
-        streakLength >= restoreStreak && streakStart?.afterOnlyAccepted == true
-    }
-
-    /// Ends the current streak of 429s; undoes its cuts if it was long and came after only
-    /// accepted answers (someone else used the key up, see the type's comment).
-    private mutating func restoreAfterStreak(now: ContinuousClock.Instant) {
-        defer { streakLength = 0; streakStart = nil }
-        if streakLength >= restoreStreak, let start = streakStart, start.afterOnlyAccepted, start.rate > rate {
-            recovery = (start.rate, start.isStarting && restoresSlowStart)
-            holdOffUntil = nil
-        }
-        guard let target = recovery else { return }
-        setRate(min(target.rate, rate * recoveryGrowth), now: now)
-        if rate >= target.rate {
-            isStarting = target.isStarting
-            recovery = nil
-        }
-    }
-
-    private mutating func recordAnswer(rateLimited: Bool) {
-        recentAnswers.append(rateLimited)
-        if recentAnswers.count > answerSamples { recentAnswers.removeFirst() }
     }
 
     private mutating func setRate(_ newRate: Double, now: ContinuousClock.Instant) {
