@@ -63,6 +63,71 @@ extension DeliveryDecisionTests {
             #expect(sixtyFour.firstFourMinutesRateLimitedShare <= 0.56, Comment(rawValue: sixtyFour.summary))
         }
 
+        /// Round 7 of #12: a relay alone on its key that meets a streak of 429s (another client
+        /// used the key up; CI's Prometheus check forces 20 in a row with `Retry-After: 1`) must
+        /// still drain a small load soon after. Round 6's deep cut (when most of the latest
+        /// answers were 429s) failed this: it took the relay to a crawl (here 1,000 of the
+        /// 4,000 events delivered by the end of the run), and the real check left events queued
+        /// 30 s later. The controller as it is drains them 25 s after the last 429 (a batch every
+        /// 4 s: the streak's cuts stay, see the disabled test below). 4,000 events offered at
+        /// 80 % of the key, the streak from 1.5 s (after the relay's first answer).
+        @Test func aLoneRelayDrainsASmallLoadWithinThirtySecondsOfAStreakOf429s() {
+            let result = FleetSimulation(
+                relays: 1, offeredShare: 0.8, warmUp: .seconds(30), measured: .seconds(60),
+                forcedRateLimited: 20, forcedFrom: .milliseconds(1_500), totalEvents: 4_000).run()
+            let streakEnd = Int((result.lastForcedAnswerAt ?? .seconds(1_000)).simulatedSeconds.rounded(.up))
+            let byThen = result.deliveredBySecond.prefix(streakEnd + 30).reduce(0, +)
+            let comment = Comment(rawValue: "streak over at \(streakEnd) s; delivered by second: \(result.deliveredBySecond.prefix(streakEnd + 40))")
+
+            #expect(result.lastForcedAnswerAt != nil, comment)
+            #expect(byThen == 4_000, comment)
+        }
+
+        /// The stronger form, not met (round 7 of #12): a backlogged relay alone at the ceiling
+        /// that meets 20 forced 429s should be back near the key's rate soon after. The
+        /// controller keeps the streak's cuts (5 % per hold-off, and cuts to 1.5 × an accepted
+        /// rate that decays while no 2xx comes), then grows back at its slow fleet pace: it
+        /// delivers about 200 events/s for minutes (75 events/s if the streak began in slow
+        /// start). Tried in round 7: restoring the rate the streak began at once a streak of 8+
+        /// 429s ends passes this (back at 2,500 events/s within a second) but, with the deep
+        /// cut, costs a 64-relay start-up (60–120 s at 150 %: 8–37 % of 429s over 8 seeds,
+        /// round 6 alone 0–2 %) and did not pass the real Prometheus check; see the README.
+        @Test(.disabled("not met: a lone relay keeps a 429 streak's cuts for minutes; issue #12"), arguments: [0, 30])
+        func aLoneRelayIsBackNearTheKeysRateWithinTwentySecondsOfAStreakOf429s(streakFrom: Int) {
+            let result = FleetSimulation(
+                relays: 1, offeredShare: 1.5, warmUp: .seconds(60), measured: .seconds(60),
+                forcedRateLimited: 20, forcedFrom: .seconds(streakFrom)).run()
+            let streakEnd = Int((result.lastForcedAnswerAt ?? .seconds(1_000)).simulatedSeconds.rounded(.up))
+            let window = (streakEnd + 20)..<(streakEnd + 30)
+            let comment = Comment(rawValue: "streak over at \(streakEnd) s; delivered by second: \(result.deliveredBySecond.prefix(streakEnd + 40))")
+
+            #expect(window.upperBound <= result.deliveredBySecond.count, comment)
+            let delivered = result.deliveredBySecond[window.clamped(to: result.deliveredBySecond.indices)].reduce(0, +)
+            #expect(Double(delivered) / Double(window.count) >= 0.9 * Self.keyEventsPerSecond, comment)
+        }
+
+        /// CI's Prometheus check as it really goes (traced in round 8 of #12): the relay's very
+        /// first batch answers are the forced 429s (10 of the 20 reach `/v1/batch`, the other 10
+        /// go to `/v1/identify`), then the first batch, which holds a poison event, is bisected:
+        /// answers that are 400s (they passed the key's limiter: the API rate-limits before it
+        /// reads the body) while the streak's cuts keep the rate low (0.16 requests/s, a split
+        /// every 6 s). Not met by the shipped controller; round 8's variant (a 400 counted as an
+        /// accepted answer, deep cuts, streaks of ≥ 16 undone) passed the form this test had then
+        /// (20 forced 429s from 1.5 s) but not this one, and failed other tests; see the README.
+        @Test(.disabled("not met: after 10 forced 429s from the first request a lone relay bisects at its cut rate; issue #12"))
+        func aLoneRelayBisectingAfterAStreakOf429sGetsItsRateBack() {
+            let result = FleetSimulation(
+                relays: 1, offeredShare: 1.5, warmUp: .seconds(60), measured: .seconds(60),
+                forcedRateLimited: 10, forcedFrom: .zero, refusedAfterForced: 9).run()
+            let streakEnd = Int((result.lastForcedAnswerAt ?? .seconds(1_000)).simulatedSeconds.rounded(.up))
+            let window = (streakEnd + 20)..<(streakEnd + 30)
+            let comment = Comment(rawValue: "streak over at \(streakEnd) s; delivered by second: \(result.deliveredBySecond.prefix(streakEnd + 40))")
+
+            #expect(window.upperBound <= result.deliveredBySecond.count, comment)
+            let delivered = result.deliveredBySecond[window.clamped(to: result.deliveredBySecond.indices)].reduce(0, +)
+            #expect(Double(delivered) / Double(window.count) >= 0.9 * Self.keyEventsPerSecond, comment)
+        }
+
         @Test func aLoneRelayLeavesSlowStartForTheCeilingWithinTenSeconds() {
             let start = ContinuousClock.now
             var controller = SendRateController(ceilingRate: 5, ceilingBurst: 19, startingRate: 5.0 / 16)
@@ -247,15 +312,27 @@ struct FleetSimulation {
         var eventsDelivered = 0
         var deliveredPerSecond = 0.0
         var perRelayDelivered: [Double] = []
+        /// Events delivered in each second of the run, warm-up included (index: seconds since start).
+        var deliveredBySecond: [Int] = []
+        /// When the last forced 429 was answered, from the start of the run.
+        var lastForcedAnswerAt: Duration?
         var rateLimitedShare: Double { requests == 0 ? 0 : Double(rateLimited) / Double(requests) }
         var meanBatch: Double { batchesDelivered == 0 ? 0 : Double(eventsDelivered) / Double(batchesDelivered) }
+        /// Each relay's delivered events over the mean's, lowest and highest (fairness when all
+        /// are offered the same).
+        var shareOfTheMean: String {
+            let mean = perRelayDelivered.reduce(0, +) / Double(max(perRelayDelivered.count, 1))
+            guard mean > 0, let low = perRelayDelivered.min(), let high = perRelayDelivered.max() else { return "no shares" }
+            return "shares \(Int(low / mean * 100))–\(Int(high / mean * 100)) % of the mean"
+        }
         var summary: String {
-            "requests \(requests), 429 \(rateLimited) (\(Int(rateLimitedShare * 1000)) ‰), delivered/s \(Int(deliveredPerSecond)), mean batch \(Int(meanBatch)), first 4 min 429 \(Int(firstFourMinutesRateLimitedShare * 1000)) ‰, per relay min \(Int(perRelayDelivered.min() ?? 0)) max \(Int(perRelayDelivered.max() ?? 0))"
+            "requests \(requests), 429 \(rateLimited) (\(Int(rateLimitedShare * 1000)) ‰), delivered/s \(Int(deliveredPerSecond)), mean batch \(Int(meanBatch)), first 4 min 429 \(Int(firstFourMinutesRateLimitedShare * 1000)) ‰, per relay min \(Int(perRelayDelivered.min() ?? 0)) max \(Int(perRelayDelivered.max() ?? 0)) (\(shareOfTheMean))"
         }
     }
 
     private struct Relay {
         var eventsPerSecond: Double
+        var limit: Int?
         var startedAt: ContinuousClock.Instant
         var taken = 0
         var inFlight = 0
@@ -265,7 +342,7 @@ struct FleetSimulation {
         var delivered = 0
 
         func arrived(by now: ContinuousClock.Instant) -> Int {
-            now < startedAt ? 0 : Int(((now - startedAt).simulatedSeconds * eventsPerSecond).rounded(.down))
+            now < startedAt ? 0 : min(limit ?? .max, Int(((now - startedAt).simulatedSeconds * eventsPerSecond).rounded(.down)))
         }
 
         func arrivalInstant(ofEvent index: Int) -> ContinuousClock.Instant {
@@ -276,10 +353,14 @@ struct FleetSimulation {
     private struct Answer {
         var at: ContinuousClock.Instant
         var relay: Int
+        /// The request's number, counted from 1 in the order they were sent.
+        var request: Int
         var events: Int
         var retryAfter: Duration?
         /// Another full batch was queued behind this one when it went (as the drainer tells).
         var backlogged: Bool
+        /// Answered 400 (a poison event in the batch): the events go back to the queue.
+        var refused = false
     }
 
     let relays: Int
@@ -289,6 +370,18 @@ struct FleetSimulation {
     var measured: Duration = .seconds(900)
     /// Mixed into the random source, for runs that differ only by luck.
     var seed: UInt64 = 0
+    /// This many requests sent from ``forcedFrom`` on are answered 429 with `Retry-After: 1`
+    /// whatever the key's bucket holds, as the stand-in's `force_status` does (another client on
+    /// the key; CI's Prometheus check forces 20).
+    var forcedRateLimited = 0
+    var forcedFrom: Duration = .zero
+    /// After the forced 429s, this many requests that pass the key's bucket are answered 400
+    /// (CI's Prometheus check: the relay then bisects a batch holding a poison event).
+    var refusedAfterForced = 0
+    /// The producers stop after this many events in all (nil: they never stop).
+    var totalEvents: Int?
+    /// Changes each relay's controller before the run (experiments with its parameters).
+    var tune: @Sendable (inout SendRateController) -> Void = { _ in }
     let roundTrip: Duration = .milliseconds(300)
     let flushInterval: Duration = .seconds(1)
     let maximumEvents = 500
@@ -306,11 +399,17 @@ struct FleetSimulation {
             // As the drainer creates it: slow start from ceiling/16 (the control starts at the ceiling).
             var controller = SendRateController(ceilingRate: 5, ceilingBurst: 19, startingRate: adaptive ? 5.0 / 16 : nil)
             controller.adaptive = adaptive
-            return Relay(eventsPerSecond: perRelay, startedAt: offset, notBefore: offset, wake: offset, controller: controller)
+            tune(&controller)
+            return Relay(eventsPerSecond: perRelay, limit: totalEvents.map { $0 / relays }, startedAt: offset, notBefore: offset, wake: offset, controller: controller)
         }
         var answers: [Answer] = []
         var result = Result()
         var deliveredInWindow = Array(repeating: 0, count: relays)
+        result.deliveredBySecond = Array(repeating: 0, count: Int((end - start).simulatedSeconds.rounded(.up)) + 1)
+        var forcedLeft = forcedRateLimited
+        var forcedAnswers: Set<Int> = []
+        var refusedLeft = refusedAfterForced
+        var sent = 0
         var now = start
 
         while now < end {
@@ -320,13 +419,19 @@ struct FleetSimulation {
                 guard answers[index].at <= now else { index += 1; continue }
                 let answer = answers.remove(at: index)
                 fleet[answer.relay].inFlight -= 1
-                if let retryAfter = answer.retryAfter {
+                if forcedAnswers.remove(answer.request) != nil { result.lastForcedAnswerAt = now - start }
+                if answer.refused {
+                    // As the drainer: a 400 passed the key's limiter, so it counts as accepted.
+                    fleet[answer.relay].taken -= answer.events
+                    fleet[answer.relay].controller.recordSuccess(now: now, backlogged: answer.backlogged)
+                } else if let retryAfter = answer.retryAfter {
                     fleet[answer.relay].taken -= answer.events
                     fleet[answer.relay].controller.recordRateLimited(now: now, retryAfter: retryAfter)
                     fleet[answer.relay].notBefore = now + retryAfter + .milliseconds(Int64.random(in: 0...250, using: &rng))
                 } else {
                     fleet[answer.relay].controller.recordSuccess(now: now, backlogged: answer.backlogged)
                     fleet[answer.relay].delivered += answer.events
+                    result.deliveredBySecond[Int((now - start).simulatedSeconds)] += answer.events
                     if now >= measureFrom {
                         deliveredInWindow[answer.relay] += answer.events
                         result.batchesDelivered += 1
@@ -358,10 +463,18 @@ struct FleetSimulation {
                         relay.inFlight += 1
                         let arrival = now + roundTrip / 2
                         var retryAfter: Duration?
-                        let delay = key.take(now: arrival)
-                        if delay > .zero {
+                        var refused = false
+                        sent += 1
+                        if forcedLeft > 0 && arrival >= start + forcedFrom {
+                            forcedLeft -= 1
+                            forcedAnswers.insert(sent)
+                            retryAfter = .seconds(1)
+                        } else if case let delay = key.take(now: arrival), delay > .zero {
                             // Whole seconds, as the API sends them; at least one.
                             retryAfter = .seconds(max(1, Int64(delay.simulatedSeconds.rounded(.up))))
+                        } else if forcedRateLimited > 0 && forcedLeft == 0 && refusedLeft > 0 {
+                            refusedLeft -= 1
+                            refused = true
                         }
                         if now < start + .seconds(240) {
                             result.firstFourMinutesRequests += 1
@@ -371,7 +484,7 @@ struct FleetSimulation {
                             result.requests += 1
                             if retryAfter != nil { result.rateLimited += 1 }
                         }
-                        answers.append(Answer(at: now + roundTrip, relay: r, events: count, retryAfter: retryAfter, backlogged: queued >= 2 * maximumEvents))
+                        answers.append(Answer(at: now + roundTrip, relay: r, request: sent, events: count, retryAfter: retryAfter, backlogged: queued >= 2 * maximumEvents, refused: refused))
                         fleet[r] = relay
                         continue
                     }
