@@ -102,4 +102,19 @@ import Testing
         let spaced = Array("{\n\t\"error\" :\r\n \"invalid_payload\"\n}".utf8)
         #expect(UpstreamVerdict.apiErrorCode(in: spaced) == "invalid_payload")
     }
+
+    /// FuzzUpstreamVerdict (2026-12-07, found by the import7 round's smoke run): a 400 answer
+    /// whose `message` holds the escape of a lone surrogate (`\ud800`) encodes no Unicode text,
+    /// and the reference refuses it, yet its `error` code was quoted. No code now; a high-low
+    /// pair keeps it.
+    @Test func anAnswerWithALoneSurrogateEscapeQuotesNoErrorCode() {
+        for message in [#"r\ud800d"#, #"\udc00"#, #"\ud800\u0041"#, #"\ud800\ud800"#, #"\ud800"#, #"\ud800\u"#] {
+            let body = Array(#"{"error":"invalid_payload","message":""#.utf8) + Array(message.utf8) + Array(#""}"#.utf8)
+            #expect(UpstreamVerdict.apiErrorCode(in: body) == nil, "\(message)")
+        }
+        for message in [#"\ud83d\ude00"#, #"\uD83D\uDE00 ok"#, #"\u00e9\uffff"#] {
+            let body = Array(#"{"error":"invalid_payload","message":""#.utf8) + Array(message.utf8) + Array(#""}"#.utf8)
+            #expect(UpstreamVerdict.apiErrorCode(in: body) == "invalid_payload", "\(message)")
+        }
+    }
 }

@@ -160,8 +160,10 @@ public enum UpstreamVerdict: Sendable, Hashable {
 
     /// Whether a string of `body` breaks RFC 8259 §7 in a way the decoder does not see in the
     /// strings it skips: a byte below 0x20 that is not escaped, or an escape other than `\"`,
-    /// `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t` and `\u` with four hex digits. (Outside strings
-    /// such bytes are syntax errors the decoder itself reports.)
+    /// `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t` and `\u` with four hex digits, or a `\u`
+    /// surrogate that is not half of a high-low pair (it encodes no Unicode text; the fuzzer's
+    /// reference refuses it too). (Outside strings such bytes are syntax errors the decoder
+    /// itself reports.)
     static func hasMalformedString(_ body: [UInt8]) -> Bool {
         var inString = false
         var index = 0
@@ -183,14 +185,37 @@ public enum UpstreamVerdict: Sendable, Hashable {
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     continue
                 case UInt8(ascii: "u"):
-                    guard index + 4 <= body.count, body[index..<index + 4].allSatisfy({ $0.isHexDigit }) else { return true }
+                    guard let unit = utf16Unit(in: body, at: index) else { return true }
                     index += 4
+                    switch unit {
+                    case 0xD800...0xDBFF:
+                        // A high surrogate stands only before a `\u` low surrogate.
+                        guard index + 6 <= body.count, body[index] == UInt8(ascii: "\\"), body[index + 1] == UInt8(ascii: "u"),
+                            let low = utf16Unit(in: body, at: index + 2), (0xDC00...0xDFFF).contains(low)
+                        else { return true }
+                        index += 6
+                    case 0xDC00...0xDFFF:
+                        return true
+                    default:
+                        continue
+                    }
                 default:
                     return true
                 }
             }
         }
         return false
+    }
+
+    /// The UTF-16 code unit of the four hex digits at `index` (after a `\u`), or nil.
+    private static func utf16Unit(in body: [UInt8], at index: Int) -> UInt16? {
+        guard index + 4 <= body.count else { return nil }
+        var unit: UInt16 = 0
+        for byte in body[index..<index + 4] {
+            guard let digit = byte.hexDigitValue else { return nil }
+            unit = unit << 4 | UInt16(digit)
+        }
+        return unit
     }
 
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
@@ -204,8 +229,12 @@ public enum UpstreamVerdict: Sendable, Hashable {
 }
 
 private extension UInt8 {
-    var isHexDigit: Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
-            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self)
+    var hexDigitValue: UInt8? {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
