@@ -28,6 +28,10 @@ struct ImportSender {
     private var contentBytes: Int64 = 0
     private var output: [UInt8] = []
     private var unpublished: [ImportSession.Pending] = []
+    /// The texts of `unpublished`, one after the other: published as one chunk, the number
+    /// `textChunk` (counted from the first).
+    private var unpublishedText: [UInt8] = []
+    private var textChunk = 0
     /// Lines handed over (published or not) and the acks known to the sender: the window is
     /// checked without the lock, which is taken only when it looks full.
     private var sent = 0
@@ -79,8 +83,15 @@ struct ImportSender {
     /// Hands the buffered entries to the ack reader, then writes the buffered lines.
     mutating func flush() {
         if !unpublished.isEmpty {
-            if !session.publish(unpublished) { broken = true }
+            // The session keeps an exact-size copy: the buffer's spare capacity would stay
+            // resident with every chunk of the window.
+            let chunk = [UInt8](unsafeUninitializedCapacity: unpublishedText.count) { buffer, count in
+                count = unpublishedText.withUnsafeBufferPointer { buffer.initialize(fromContentsOf: $0) }
+            }
+            if !session.publish(unpublished, text: chunk) { broken = true }
             unpublished.removeAll(keepingCapacity: true)
+            unpublishedText.removeAll(keepingCapacity: true)
+            textChunk += 1
         }
         guard !output.isEmpty else { return }
         if !broken && !client.write(output) { broken = true }
@@ -108,7 +119,8 @@ struct ImportSender {
             output.append(contentsOf: body.assumingMemoryBound(to: UInt8.self))
         }
         output.append(0x0A)
-        unpublished.append(.init(line: number, digest: digest, bytes: contentBytes, text: Array(body.assumingMemoryBound(to: UInt8.self))))
+        unpublished.append(.init(line: number, digest: digest, bytes: contentBytes, textChunk: textChunk, textStart: unpublishedText.count, textCount: body.count))
+        unpublishedText.append(contentsOf: body.assumingMemoryBound(to: UInt8.self))
         sent += 1
         if output.count >= 1 << 16 { flush() }
     }

@@ -23,14 +23,22 @@ final class ImportSession: @unchecked Sendable {
         var line: Int
         var digest: SHA1.Digest
         var bytes: Int64
-        /// The line as read (without the id it may have been given), for the rejects file.
-        var text: [UInt8]
+        /// Where the line as read (without the id it may have been given) is, for the rejects
+        /// file: the number of the published chunk of texts that holds it (counted from the
+        /// first, ``Shared/textChunks``), its offset in that chunk and its length.
+        var textChunk: Int
+        var textStart: Int
+        var textCount: Int
     }
 
     /// Shared between the sending (main) thread and the ack reader; guarded by `condition`.
     private struct Shared {
         var pending: [Pending] = []
         var pendingHead = 0
+        /// The texts of the lines in `pending`, one chunk per ``publish(_:text:)`` (one array per
+        /// write of lines rather than one per line); `textChunks[0]` is chunk `firstTextChunk`.
+        var textChunks: [[UInt8]] = []
+        var firstTextChunk = 0
         /// Lines acknowledged so far (after the hello): the sender's window counts from it.
         var acknowledged = 0
         /// The sender waits for room in the window: the ack reader wakes it once per read of
@@ -196,11 +204,12 @@ final class ImportSession: @unchecked Sendable {
         return .done(refused: refused)
     }
 
-    /// Hands sent lines' entries to the ack reader (before their bytes go); false if the
-    /// connection is already lost.
-    func publish(_ entries: [Pending]) -> Bool {
+    /// Hands sent lines' entries and the chunk of their texts to the ack reader, before their
+    /// bytes go; false if the connection is already lost.
+    func publish(_ entries: [Pending], text: [UInt8]) -> Bool {
         condition.locked {
             shared.pending.append(contentsOf: entries)
+            shared.textChunks.append(text)
             return !shared.connectionLost
         }
     }
@@ -273,7 +282,9 @@ final class ImportSession: @unchecked Sendable {
             shared.accepted += 1
         } else {
             shared.refused += 1
-            writeReject(line: shared.pending[head].line, text: shared.pending[head].text, ack: String(decoding: ack, as: UTF8.self))
+            let entry = shared.pending[head]
+            let text = shared.textChunks[entry.textChunk - shared.firstTextChunk][entry.textStart..<entry.textStart + entry.textCount]
+            writeReject(line: entry.line, text: Array(text), ack: String(decoding: ack, as: UTF8.self))
         }
         shared.lastAcked.line = shared.pending[head].line
         shared.lastAckedDigest = shared.pending[head].digest
@@ -281,6 +292,10 @@ final class ImportSession: @unchecked Sendable {
         if shared.pendingHead >= 4_096 {
             shared.pending.removeFirst(shared.pendingHead)
             shared.pendingHead = 0
+            // The chunks before the first unacknowledged line's hold acknowledged lines only.
+            let needed = shared.pending.first?.textChunk ?? shared.firstTextChunk + shared.textChunks.count
+            shared.textChunks.removeFirst(needed - shared.firstTextChunk)
+            shared.firstTextChunk = needed
         }
         shared.ackedSinceSave += 1
         // At most one window is ever sent again after a crash of this process.

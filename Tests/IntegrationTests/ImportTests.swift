@@ -110,6 +110,25 @@ import Glibc
         #expect(ids == [derived[0], "own-id", derived[1]])
     }
 
+    /// Refused lines far apart in a long input, past many of the importer's writes and the
+    /// points where it lets go of acknowledged lines' texts: each rejects record still quotes
+    /// its own line.
+    @Test func refusedLinesLateInALongInputQuoteTheirOwnText() throws {
+        let relay = try RelayProcess()
+        defer { relay.terminate() }
+        var lines = Self.lines(12_000)
+        let refusedAt = [1, 2, 4_097, 4_098, 8_191, 9_000, 11_999, 12_000]
+        for number in refusedAt { lines[number - 1] = #"{"user_id":"no event \#(number)"}"# }
+        let file = try Self.write(lines.joined(separator: "\n") + "\n", in: relay, name: "late-rejects.ndjson")
+        let (status, output) = try runImport(relay, ["--window", "5000", file])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("read 12000 lines, accepted 11992, refused 8"), "\(output)")
+        let members = try relay.send([lines[0]]).map { String($0.dropFirst(#"{"ok":false,"#.count).dropLast()) }[0]
+        let expected = refusedAt.map { #"{"line":\#($0),\#(members),"input":"{\"user_id\":\"no event \#($0)\"}"}"# + "\n" }.joined()
+        let rejects = try String(contentsOfFile: file + ".rejects.ndjson", encoding: .utf8)
+        #expect(rejects == expected)
+    }
+
     /// A window far smaller than the input: the sender waits for acks again and again, and
     /// every line is stored once, in order (a window of one waits after every line).
     @Test(arguments: [1, 7])

@@ -152,20 +152,48 @@ public enum ImportEventID {
         out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[brace...]))
     }
 
-    /// Whether `"event_id"` or `"type"` occurs anywhere in `line`.
+    /// Whether `"event_id"` or `"type"` occurs anywhere in `line`. Sixteen bytes at a time:
+    /// a quote followed by `e` or `t` is rare enough (`"event"` once per line) that only those
+    /// places are compared, where a search from quote to quote stopped at every one of a
+    /// line's ~60 quotes (an eighth of the importer's time).
     private static func mentionsIDOrType(_ line: UnsafeRawBufferPointer) -> Bool {
-        guard let base = line.baseAddress else { return false }
-        let id: StaticString = #"event_id""#
-        let type: StaticString = #"type""#
-        var offset = 0
-        while offset < line.count, let hit = memchr(base + offset, 0x22, line.count - offset) {
-            let after = base.distance(to: UnsafeRawPointer(hit)) + 1
-            let rest = line.count - after
-            if rest >= id.utf8CodeUnitCount && memcmp(base + after, id.utf8Start, id.utf8CodeUnitCount) == 0 { return true }
-            if rest >= type.utf8CodeUnitCount && memcmp(base + after, type.utf8Start, type.utf8CodeUnitCount) == 0 { return true }
-            offset = after
+        guard let raw = line.baseAddress else { return false }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let count = line.count
+        let quote = SIMD16<UInt8>(repeating: 0x22)
+        let t = SIMD16<UInt8>(repeating: UInt8(ascii: "t"))
+        let e = SIMD16<UInt8>(repeating: UInt8(ascii: "e"))
+        var index = 0
+        while index &+ 17 <= count {
+            let here = raw.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+            let after = raw.loadUnaligned(fromByteOffset: index &+ 1, as: SIMD16<UInt8>.self)
+            let hits = (here .== quote) .& ((after .== t) .| (after .== e))
+            if any(hits) {
+                for lane in 0..<16 where hits[lane] {
+                    if namesIDOrType(base, at: index &+ lane, count: count) { return true }
+                }
+            }
+            index &+= 16
+        }
+        while index &+ 1 < count {
+            if base[index] == 0x22, base[index &+ 1] == UInt8(ascii: "t") || base[index &+ 1] == UInt8(ascii: "e"),
+                namesIDOrType(base, at: index, count: count)
+            {
+                return true
+            }
+            index &+= 1
         }
         return false
+    }
+
+    /// Whether `"type"` or `"event_id"` starts at `index` (a quote followed by `t` or `e`).
+    @inline(__always) private static func namesIDOrType(_ base: UnsafePointer<UInt8>, at index: Int, count: Int) -> Bool {
+        let type: StaticString = #""type""#
+        let id: StaticString = #""event_id""#
+        if base[index &+ 1] == UInt8(ascii: "t") {
+            return index &+ type.utf8CodeUnitCount <= count && memcmp(base + index, type.utf8Start, type.utf8CodeUnitCount) == 0
+        }
+        return index &+ id.utf8CodeUnitCount <= count && memcmp(base + index, id.utf8Start, id.utf8CodeUnitCount) == 0
     }
 
     private static func isObject(_ line: UnsafeRawBufferPointer) -> Bool {

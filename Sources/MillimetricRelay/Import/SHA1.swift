@@ -117,28 +117,66 @@ public struct SHA1: Sendable {
         return sha.finish()
     }
 
-    /// The compression function on one 64-byte block at `chunk`.
+    /// The compression function on one 64-byte block at `chunk`: the message schedule kept in
+    /// a 16-word ring, computed as the rounds need it, and the rounds five at a time with the
+    /// working variables' roles rotated instead of their values moved (the usual way of
+    /// writing SHA-1 for speed; same results).
     private static func compress(_ h: inout (UInt32, UInt32, UInt32, UInt32, UInt32), _ chunk: UnsafeRawPointer) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { buffer in
             let w = buffer.baseAddress!
-            for i in 0..<16 { w[i] = UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) }
-            for i in 16..<80 {
-                let x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
-                w[i] = x << 1 | x >> 31
+            for i in 0..<16 { w[i] = UInt32(bigEndian: chunk.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self)) }
+            @inline(__always) func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { x << n | x >> (32 - n) }
+            /// Word `i` (16 or more) of the schedule, stored over word `i - 16`.
+            @inline(__always) func next(_ i: Int) -> UInt32 {
+                let x = w[(i &+ 13) & 15] ^ w[(i &+ 8) & 15] ^ w[(i &+ 2) & 15] ^ w[i & 15]
+                let word = rotl(x, 1)
+                w[i & 15] = word
+                return word
             }
+            @inline(__always) func choose(_ x: UInt32, _ y: UInt32, _ z: UInt32) -> UInt32 { z ^ (x & (y ^ z)) }
+            @inline(__always) func parity(_ x: UInt32, _ y: UInt32, _ z: UInt32) -> UInt32 { x ^ y ^ z }
+            @inline(__always) func majority(_ x: UInt32, _ y: UInt32, _ z: UInt32) -> UInt32 { (x & y) | (z & (x | y)) }
             var (a, b, c, d, e) = h
-            @inline(__always) func round(_ f: UInt32, _ k: UInt32, _ word: UInt32) {
-                let temp = (a << 5 | a >> 27) &+ f &+ e &+ k &+ word
-                e = d
-                d = c
-                c = b << 30 | b >> 2
-                b = a
-                a = temp
+            var i = 0
+            while i < 15 {
+                e = e &+ rotl(a, 5) &+ choose(b, c, d) &+ 0x5A82_7999 &+ w[i]; b = rotl(b, 30)
+                d = d &+ rotl(e, 5) &+ choose(a, b, c) &+ 0x5A82_7999 &+ w[i &+ 1]; a = rotl(a, 30)
+                c = c &+ rotl(d, 5) &+ choose(e, a, b) &+ 0x5A82_7999 &+ w[i &+ 2]; e = rotl(e, 30)
+                b = b &+ rotl(c, 5) &+ choose(d, e, a) &+ 0x5A82_7999 &+ w[i &+ 3]; d = rotl(d, 30)
+                a = a &+ rotl(b, 5) &+ choose(c, d, e) &+ 0x5A82_7999 &+ w[i &+ 4]; c = rotl(c, 30)
+                i &+= 5
             }
-            for i in 0..<20 { round((b & c) | (~b & d), 0x5A82_7999, w[i]) }
-            for i in 20..<40 { round(b ^ c ^ d, 0x6ED9_EBA1, w[i]) }
-            for i in 40..<60 { round((b & c) | (b & d) | (c & d), 0x8F1B_BCDC, w[i]) }
-            for i in 60..<80 { round(b ^ c ^ d, 0xCA62_C1D6, w[i]) }
+            // Rounds 15 to 19: the last word of the block, then the first computed ones.
+            e = e &+ rotl(a, 5) &+ choose(b, c, d) &+ 0x5A82_7999 &+ w[15]; b = rotl(b, 30)
+            d = d &+ rotl(e, 5) &+ choose(a, b, c) &+ 0x5A82_7999 &+ next(16); a = rotl(a, 30)
+            c = c &+ rotl(d, 5) &+ choose(e, a, b) &+ 0x5A82_7999 &+ next(17); e = rotl(e, 30)
+            b = b &+ rotl(c, 5) &+ choose(d, e, a) &+ 0x5A82_7999 &+ next(18); d = rotl(d, 30)
+            a = a &+ rotl(b, 5) &+ choose(c, d, e) &+ 0x5A82_7999 &+ next(19); c = rotl(c, 30)
+            i = 20
+            while i < 40 {
+                e = e &+ rotl(a, 5) &+ parity(b, c, d) &+ 0x6ED9_EBA1 &+ next(i); b = rotl(b, 30)
+                d = d &+ rotl(e, 5) &+ parity(a, b, c) &+ 0x6ED9_EBA1 &+ next(i &+ 1); a = rotl(a, 30)
+                c = c &+ rotl(d, 5) &+ parity(e, a, b) &+ 0x6ED9_EBA1 &+ next(i &+ 2); e = rotl(e, 30)
+                b = b &+ rotl(c, 5) &+ parity(d, e, a) &+ 0x6ED9_EBA1 &+ next(i &+ 3); d = rotl(d, 30)
+                a = a &+ rotl(b, 5) &+ parity(c, d, e) &+ 0x6ED9_EBA1 &+ next(i &+ 4); c = rotl(c, 30)
+                i &+= 5
+            }
+            while i < 60 {
+                e = e &+ rotl(a, 5) &+ majority(b, c, d) &+ 0x8F1B_BCDC &+ next(i); b = rotl(b, 30)
+                d = d &+ rotl(e, 5) &+ majority(a, b, c) &+ 0x8F1B_BCDC &+ next(i &+ 1); a = rotl(a, 30)
+                c = c &+ rotl(d, 5) &+ majority(e, a, b) &+ 0x8F1B_BCDC &+ next(i &+ 2); e = rotl(e, 30)
+                b = b &+ rotl(c, 5) &+ majority(d, e, a) &+ 0x8F1B_BCDC &+ next(i &+ 3); d = rotl(d, 30)
+                a = a &+ rotl(b, 5) &+ majority(c, d, e) &+ 0x8F1B_BCDC &+ next(i &+ 4); c = rotl(c, 30)
+                i &+= 5
+            }
+            while i < 80 {
+                e = e &+ rotl(a, 5) &+ parity(b, c, d) &+ 0xCA62_C1D6 &+ next(i); b = rotl(b, 30)
+                d = d &+ rotl(e, 5) &+ parity(a, b, c) &+ 0xCA62_C1D6 &+ next(i &+ 1); a = rotl(a, 30)
+                c = c &+ rotl(d, 5) &+ parity(e, a, b) &+ 0xCA62_C1D6 &+ next(i &+ 2); e = rotl(e, 30)
+                b = b &+ rotl(c, 5) &+ parity(d, e, a) &+ 0xCA62_C1D6 &+ next(i &+ 3); d = rotl(d, 30)
+                a = a &+ rotl(b, 5) &+ parity(c, d, e) &+ 0xCA62_C1D6 &+ next(i &+ 4); c = rotl(c, 30)
+                i &+= 5
+            }
             h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
         }
     }

@@ -68,6 +68,20 @@ import Testing
         #expect(!needs(#"{"event":"a","event\u005fid":"escaped"}"#))
     }
 
+    /// The quick scan for `"event_id"` and `"type"` reads sixteen bytes at a time: the keys are
+    /// found at every offset, across those blocks and in the short tail after them.
+    @Test func theKeysAreFoundAtEveryOffsetOfALongLine() {
+        func needs(_ line: String) -> Bool { Array(line.utf8).withUnsafeBytes { ImportEventID.needsID($0) } }
+        for offset in 0..<48 {
+            let pad = String(repeating: " ", count: offset)
+            #expect(!needs("{" + pad + #""type":"identify","anonymous_id":"x","user_id":"y"}"#), "offset \(offset)")
+            #expect(!needs(#"{"event":"a","user_id":"u","#  + pad + #""type":"identify"}"#), "offset \(offset)")
+            #expect(!needs(#"{"event":"a","user_id":"u","#  + pad + #""event_id":"mine"}"#), "offset \(offset)")
+            #expect(!needs(#"{"event":"a","user_id":"u","#  + pad + #""event_id":"m"}"#), "offset \(offset)")
+            #expect(needs(#"{"event":"a","user_id":"u","#  + pad + #""types":"x","event_idx":"y","et":"t"}"#), "offset \(offset)")
+        }
+    }
+
     @Test func theIDIsWrittenAsTheLastMember() {
         func stamp(_ line: String) -> String {
             String(decoding: Array(line.utf8).withUnsafeBytes { ImportEventID.stamp($0, id: "ID") }, as: UTF8.self)
