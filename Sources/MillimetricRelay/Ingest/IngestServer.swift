@@ -25,16 +25,20 @@ public final class IngestServer: Service, Sendable {
         public var stalledLineTimeout: TimeAmount = .seconds(30)
         /// Lines read but not yet acked that each connection may always hold, however busy
         /// the others are: its fair share of ``maximumUnackedLines``, so that none starves.
-        public var maximumUnackedLinesPerConnection: Int = 384
+        public var maximumUnackedLinesPerConnection: Int = 256
         /// Lines read but not yet acked, across all connections, past which a connection
         /// holding its share already pauses reading (``UnackedLineBudget``). Lines past it wait
         /// in the sockets' kernel buffers, not in the relay's heap. A per-connection cap of
         /// 2,048 let four producers with windows of 1,000 lines hold all 4,000 validated events
         /// (2.4 MB with their warnings and arrays) at once, the largest part of the peak heap;
         /// a cap of 384 bounded that but cost one pipelining client a third of its ingest
-        /// rate. Shared, one client alone reads as far ahead as the whole budget, and four
-        /// together hold no more than four caps of 384 did (issue #11, README "Footprint").
-        public var maximumUnackedLines: Int = 1_536
+        /// rate. Shared, one client alone reads as far ahead as the whole budget (1.3 x its
+        /// ingest at 384), and four together hold at most 1,024 plus a read each: their peak
+        /// under the peer load is where it was at 384 each. 1,536 with shares of 384 held more
+        /// (+0.5 MB at the peak): a read past the budget brings up to 256 KiB of lines, and
+        /// when room comes back every waiting connection reads at once (issue #11, README
+        /// "Footprint").
+        public var maximumUnackedLines: Int = 1_024
         public var forgetPolicy: ForgetPolicy = .default
         public var shutdownTimeout: TimeAmount = .seconds(5)
 
