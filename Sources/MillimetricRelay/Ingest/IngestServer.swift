@@ -35,9 +35,8 @@ public final class IngestServer: Service, Sendable {
         /// rate. Shared, one client alone reads as far ahead as the whole budget (1.3 x its
         /// ingest at 384), and four together hold at most 1,024 plus a read each: their peak
         /// under the peer load is where it was at 384 each. 1,536 with shares of 384 held more
-        /// (+0.5 MB at the peak): a read past the budget brings up to 256 KiB of lines, and
-        /// when room comes back every waiting connection reads at once (issue #11, README
-        /// "Footprint").
+        /// (+0.5 MB at the peak): more lines held on average, and a read past the budget may
+        /// bring up to 256 KiB of lines per connection (issue #11, README "Footprint").
         public var maximumUnackedLines: Int = 1_024
         public var forgetPolicy: ForgetPolicy = .default
         public var shutdownTimeout: TimeAmount = .seconds(5)
