@@ -282,9 +282,8 @@ final class Drainer: Sendable {
                 return .wait(until: now + .seconds(1))
             }
             if queued.count < unit.rows.count {
-                let kept = unit.rows.filter { queued.contains($0.seq) }
-                if kept.isEmpty { return .again }
-                unit = DeliveryUnit(kept[...])
+                guard let kept = unit.keeping(queued) else { return .again }
+                unit = kept
             }
         }
         takeRateLimitSlot(for: unit, loop: &loop, now: now)
@@ -358,8 +357,11 @@ final class Drainer: Sendable {
     private func submit(_ unit: DeliveryUnit, loop: inout Loop, pool: UpstreamWorkerPool) {
         let id = loop.nextID
         loop.nextID += 1
+        // Encoded once: the unit keeps the body, not its rows' copies of it (issue #11).
+        var unit = unit
+        let body = unit.encode()
         loop.inFlight[id] = unit
-        pool.submit(.init(id: id, path: unit.path, body: unit.body))
+        pool.submit(.init(id: id, path: unit.path, body: body))
     }
 
     /// SIGTERM: wait for in-flight requests (bounded), then abort the rest; settle what came

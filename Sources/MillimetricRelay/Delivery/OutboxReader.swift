@@ -121,12 +121,23 @@ enum BatchBody {
     static let framingBytes = 13
 
     static func assemble(_ rows: ArraySlice<QueuedRow>) -> [UInt8] {
+        var rowRanges: [Range<Int>] = []
+        return assemble(rows, rowRanges: &rowRanges)
+    }
+
+    /// Also tells where each row's JSON sits in the body (``DeliveryUnit`` keeps those instead
+    /// of the rows' own bodies).
+    static func assemble(_ rows: ArraySlice<QueuedRow>, rowRanges: inout [Range<Int>]) -> [UInt8] {
         var body = [UInt8]()
         body.reserveCapacity(rows.reduce(framingBytes) { $0 + $1.body.count + 1 })
+        rowRanges.removeAll(keepingCapacity: true)
+        rowRanges.reserveCapacity(rows.count)
         body.append(contentsOf: #"{"events":["#.utf8)
         for (index, row) in rows.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
+            let start = body.count
             body.append(contentsOf: row.body)
+            rowRanges.append(start..<body.count)
         }
         body.append(contentsOf: "]}".utf8)
         return body

@@ -10,7 +10,9 @@ import NIOCore
 /// one hop per read, not per line. Groups complete in order (the writer is FIFO), but a group
 /// of refusals alone would be ready at once, so acks leave strictly from the head of the queue.
 /// Backpressure: reads stop while the client is not reading its acks (the channel is not
-/// writable) or too many lines await their commit; they resume when that clears.
+/// writable) or too many lines await their commit (this connection's guaranteed share is used
+/// and the relay-wide ``UnackedLineBudget`` too); they resume when that clears, for the budget
+/// when any connection gives lines back.
 final class IngestConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -18,7 +20,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     struct Settings: Sendable {
         var maximumLineBytes: Int
-        /// Lines read but not yet acked before reading pauses.
+        /// Lines read but not yet acked that this connection may always hold; past them it
+        /// reads only while the shared budget has room.
         var maximumUnackedLines: Int
         var forgetPolicy: ForgetPolicy
     }
@@ -47,6 +50,10 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     /// Groups handed to the writer, answered in order once committed (one outcome per event).
     private var groups = InOrderReplies<Group, [OutboxWriter.Outcome]>()
     private var unackedLines = 0
+    /// Lines handed to the writer and counted in the budget, not yet given back.
+    private var linesInBudget = 0
+    private let budget: UnackedLineBudget
+    private let budgetWaiterID: UInt64
     private var readHeld = false
     private var inputClosed = false
     private var quiescing = false
@@ -63,13 +70,18 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private var receivedStamp: [UInt8] = []
     /// The lane this connection's events go to; a hello as the first line may change it.
     private var lane = OutboxLane.live
-    /// Lines read but not yet acked before reading pauses: the settings', raised for a backfill
-    /// connection (``backfillMaximumUnackedLines``).
+    /// Lines read but not yet acked that this connection may always hold: the settings', raised
+    /// for a backfill connection (``backfillMaximumUnackedLines``).
     private var maximumUnackedLines: Int
     private var sawFirstLine = false
 
-    init(settings: Settings, writer: OutboxWriter, metrics: RelayMetrics, logger: Logger) {
+    /// Without a shared `budget`, the connection has one of its own as large as its share: it
+    /// stops reading at `maximumUnackedLines`.
+    init(settings: Settings, budget: UnackedLineBudget? = nil, writer: OutboxWriter, metrics: RelayMetrics, logger: Logger) {
         self.settings = settings
+        let budget = budget ?? UnackedLineBudget(total: settings.maximumUnackedLines)
+        self.budget = budget
+        self.budgetWaiterID = budget.makeWaiterID()
         self.writer = writer
         self.metrics = metrics
         self.logger = logger
@@ -167,7 +179,20 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        releaseBudget()
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        releaseBudget()
+    }
+
+    /// A closed connection's lines will not be acked here: their budget goes back now.
+    private func releaseBudget() {
+        budget.forgetWaiter(budgetWaiterID)
+        let lines = linesInBudget
+        linesInBudget = 0
+        budget.giveBack(lines)
     }
 
     // Outbound: hold reads while the client is behind on its acks.
@@ -180,7 +205,21 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     private func shouldHoldReads(context: ChannelHandlerContext) -> Bool {
-        quiescing || inputClosed || unackedLines >= maximumUnackedLines || !context.channel.isWritable
+        quiescing || inputClosed || !context.channel.isWritable || !budgetAllowsRead(context: context)
+    }
+
+    /// Checked last, so a waiter is left only when the budget alone holds the reads (the other
+    /// reasons have their own wake-ups, or none); the budget calls it from whichever thread gives
+    /// lines back, and it resumes on this connection's loop.
+    private func budgetAllowsRead(context: ChannelHandlerContext) -> Bool {
+        if unackedLines < maximumUnackedLines { return true }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        return budget.mayRead(holding: unackedLines, guaranteed: maximumUnackedLines, waiter: budgetWaiterID) {
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                if !handler.closed { handler.resumeReadingIfPossible(context: context) }
+            }
+        }
     }
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
@@ -241,6 +280,10 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         metrics.received(lines: current.entries.count)
         let group = current
         current = Group()
+        if !closed {
+            budget.take(group.entries.count)
+            linesInBudget += group.entries.count
+        }
         // The group keeps its events (shared, not copied) for the acks' ids and warnings.
         let events = group.events
         let id = groups.enqueue(group, reply: events.isEmpty ? [] : nil)
@@ -291,6 +334,9 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             }
             metrics.eventsAcked.increment(by: acked)
             unackedLines -= head.entries.count
+            let returned = min(head.entries.count, linesInBudget)
+            linesInBudget -= returned
+            budget.giveBack(returned)
             lastWrite = context.write(wrapOutboundOut(buffer))
             wrote = true
         }

@@ -23,14 +23,21 @@ public final class IngestServer: Service, Sendable {
         public var maximumConnections: Int = 1_024
         /// How long a connection may sit in the middle of a line before it is closed.
         public var stalledLineTimeout: TimeAmount = .seconds(30)
-        /// Lines read but not yet acked, per connection, before reading pauses: enough to keep
-        /// a pipelining client at full speed, small enough that memory and ack latency stay
-        /// bounded with many busy connections. Lines past the cap wait in the socket's kernel
-        /// buffer, not in the relay's heap: at 2,048, four producers with windows of 1,000
-        /// lines had all 4,000 validated events (2.4 MB with their warnings and arrays) in the
-        /// heap at once, the largest part of the peak's; at 384 the peak under the peer load
-        /// is 1.5 MB lower, ingest within the noise (issue #11, README "Footprint").
-        public var maximumUnackedLinesPerConnection: Int = 384
+        /// Lines read but not yet acked that each connection may always hold, however busy
+        /// the others are: its fair share of ``maximumUnackedLines``, so that none starves.
+        public var maximumUnackedLinesPerConnection: Int = 256
+        /// Lines read but not yet acked, across all connections, past which a connection
+        /// holding its share already pauses reading (``UnackedLineBudget``). Lines past it wait
+        /// in the sockets' kernel buffers, not in the relay's heap. A per-connection cap of
+        /// 2,048 let four producers with windows of 1,000 lines hold all 4,000 validated events
+        /// (2.4 MB with their warnings and arrays) at once, the largest part of the peak heap;
+        /// a cap of 384 bounded that but cost one pipelining client a third of its ingest
+        /// rate. Shared, one client alone reads as far ahead as the whole budget (1.3 x its
+        /// ingest at 384), and four together hold at most 1,024 plus a read each: their peak
+        /// under the peer load is where it was at 384 each. 1,536 with shares of 384 held more
+        /// (+0.5 MB at the peak): more lines held on average, and a read past the budget may
+        /// bring up to 256 KiB of lines per connection (issue #11, README "Footprint").
+        public var maximumUnackedLines: Int = 1_024
         public var forgetPolicy: ForgetPolicy = .default
         public var shutdownTimeout: TimeAmount = .seconds(5)
 
@@ -86,6 +93,7 @@ public final class IngestServer: Service, Sendable {
             maximumLineBytes: configuration.maximumLineBytes,
             maximumUnackedLines: configuration.maximumUnackedLinesPerConnection,
             forgetPolicy: configuration.forgetPolicy)
+        let budget = UnackedLineBudget(total: max(configuration.maximumUnackedLines, configuration.maximumUnackedLinesPerConnection))
         let writer = self.writer
         let metrics = self.metrics
         let logger = self.logger
@@ -112,7 +120,7 @@ public final class IngestServer: Service, Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: timeout),
-                        IngestConnectionHandler(settings: settings, writer: writer, metrics: metrics, logger: logger),
+                        IngestConnectionHandler(settings: settings, budget: budget, writer: writer, metrics: metrics, logger: logger),
                     ])
                 }
             }
