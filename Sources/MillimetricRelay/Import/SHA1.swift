@@ -137,46 +137,26 @@ public struct SHA1: Sendable {
             @inline(__always) func parity(_ x: UInt32, _ y: UInt32, _ z: UInt32) -> UInt32 { x ^ y ^ z }
             @inline(__always) func majority(_ x: UInt32, _ y: UInt32, _ z: UInt32) -> UInt32 { (x & y) | (z & (x | y)) }
             var (a, b, c, d, e) = h
-            var i = 0
-            while i < 15 {
-                e = e &+ rotl(a, 5) &+ choose(b, c, d) &+ 0x5A82_7999 &+ w[i]; b = rotl(b, 30)
-                d = d &+ rotl(e, 5) &+ choose(a, b, c) &+ 0x5A82_7999 &+ w[i &+ 1]; a = rotl(a, 30)
-                c = c &+ rotl(d, 5) &+ choose(e, a, b) &+ 0x5A82_7999 &+ w[i &+ 2]; e = rotl(e, 30)
-                b = b &+ rotl(c, 5) &+ choose(d, e, a) &+ 0x5A82_7999 &+ w[i &+ 3]; d = rotl(d, 30)
-                a = a &+ rotl(b, 5) &+ choose(c, d, e) &+ 0x5A82_7999 &+ w[i &+ 4]; c = rotl(c, 30)
-                i &+= 5
+            /// Rounds `i` to `i + 4` with the round function `f` and constant `k`: each round
+            /// renames the variables instead of moving them, so after five each is back in place.
+            @inline(__always) func fiveRounds(
+                from i: Int, _ f: (UInt32, UInt32, UInt32) -> UInt32, _ k: UInt32, _ word: (Int) -> UInt32
+            ) {
+                e = e &+ rotl(a, 5) &+ f(b, c, d) &+ k &+ word(i); b = rotl(b, 30)
+                d = d &+ rotl(e, 5) &+ f(a, b, c) &+ k &+ word(i &+ 1); a = rotl(a, 30)
+                c = c &+ rotl(d, 5) &+ f(e, a, b) &+ k &+ word(i &+ 2); e = rotl(e, 30)
+                b = b &+ rotl(c, 5) &+ f(d, e, a) &+ k &+ word(i &+ 3); d = rotl(d, 30)
+                a = a &+ rotl(b, 5) &+ f(c, d, e) &+ k &+ word(i &+ 4); c = rotl(c, 30)
             }
-            // Rounds 15 to 19: the last word of the block, then the first computed ones.
-            e = e &+ rotl(a, 5) &+ choose(b, c, d) &+ 0x5A82_7999 &+ w[15]; b = rotl(b, 30)
-            d = d &+ rotl(e, 5) &+ choose(a, b, c) &+ 0x5A82_7999 &+ next(16); a = rotl(a, 30)
-            c = c &+ rotl(d, 5) &+ choose(e, a, b) &+ 0x5A82_7999 &+ next(17); e = rotl(e, 30)
-            b = b &+ rotl(c, 5) &+ choose(d, e, a) &+ 0x5A82_7999 &+ next(18); d = rotl(d, 30)
-            a = a &+ rotl(b, 5) &+ choose(c, d, e) &+ 0x5A82_7999 &+ next(19); c = rotl(c, 30)
-            i = 20
-            while i < 40 {
-                e = e &+ rotl(a, 5) &+ parity(b, c, d) &+ 0x6ED9_EBA1 &+ next(i); b = rotl(b, 30)
-                d = d &+ rotl(e, 5) &+ parity(a, b, c) &+ 0x6ED9_EBA1 &+ next(i &+ 1); a = rotl(a, 30)
-                c = c &+ rotl(d, 5) &+ parity(e, a, b) &+ 0x6ED9_EBA1 &+ next(i &+ 2); e = rotl(e, 30)
-                b = b &+ rotl(c, 5) &+ parity(d, e, a) &+ 0x6ED9_EBA1 &+ next(i &+ 3); d = rotl(d, 30)
-                a = a &+ rotl(b, 5) &+ parity(c, d, e) &+ 0x6ED9_EBA1 &+ next(i &+ 4); c = rotl(c, 30)
-                i &+= 5
-            }
-            while i < 60 {
-                e = e &+ rotl(a, 5) &+ majority(b, c, d) &+ 0x8F1B_BCDC &+ next(i); b = rotl(b, 30)
-                d = d &+ rotl(e, 5) &+ majority(a, b, c) &+ 0x8F1B_BCDC &+ next(i &+ 1); a = rotl(a, 30)
-                c = c &+ rotl(d, 5) &+ majority(e, a, b) &+ 0x8F1B_BCDC &+ next(i &+ 2); e = rotl(e, 30)
-                b = b &+ rotl(c, 5) &+ majority(d, e, a) &+ 0x8F1B_BCDC &+ next(i &+ 3); d = rotl(d, 30)
-                a = a &+ rotl(b, 5) &+ majority(c, d, e) &+ 0x8F1B_BCDC &+ next(i &+ 4); c = rotl(c, 30)
-                i &+= 5
-            }
-            while i < 80 {
-                e = e &+ rotl(a, 5) &+ parity(b, c, d) &+ 0xCA62_C1D6 &+ next(i); b = rotl(b, 30)
-                d = d &+ rotl(e, 5) &+ parity(a, b, c) &+ 0xCA62_C1D6 &+ next(i &+ 1); a = rotl(a, 30)
-                c = c &+ rotl(d, 5) &+ parity(e, a, b) &+ 0xCA62_C1D6 &+ next(i &+ 2); e = rotl(e, 30)
-                b = b &+ rotl(c, 5) &+ parity(d, e, a) &+ 0xCA62_C1D6 &+ next(i &+ 3); d = rotl(d, 30)
-                a = a &+ rotl(b, 5) &+ parity(c, d, e) &+ 0xCA62_C1D6 &+ next(i &+ 4); c = rotl(c, 30)
-                i &+= 5
-            }
+            fiveRounds(from: 0, choose, 0x5A82_7999) { w[$0] }
+            fiveRounds(from: 5, choose, 0x5A82_7999) { w[$0] }
+            fiveRounds(from: 10, choose, 0x5A82_7999) { w[$0] }
+            // Rounds 15 to 19: the block's last word, then the first computed ones.
+            fiveRounds(from: 15, choose, 0x5A82_7999) { $0 == 15 ? w[15] : next($0) }
+            var i = 20
+            while i < 40 { fiveRounds(from: i, parity, 0x6ED9_EBA1, next); i &+= 5 }
+            while i < 60 { fiveRounds(from: i, majority, 0x8F1B_BCDC, next); i &+= 5 }
+            while i < 80 { fiveRounds(from: i, parity, 0xCA62_C1D6, next); i &+= 5 }
             h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
         }
     }
