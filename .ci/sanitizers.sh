@@ -34,7 +34,7 @@ summary=()
 
 for sanitizer in "${sanitizers[@]}"; do
     case "$sanitizer" in
-        thread) short=tsan; options_var=TSAN_OPTIONS; options="halt_on_error=0 history_size=4" ;;
+        thread) short=tsan; options_var=TSAN_OPTIONS; options="halt_on_error=0 history_size=4 suppressions=$root/.ci/sanitizers/tsan.supp" ;;
         address) short=asan; options_var=ASAN_OPTIONS; options="detect_leaks=0:halt_on_error=1" ;;
         *) echo "sanitizers: unknown sanitizer $sanitizer (thread|address)"; exit 64 ;;
     esac
