@@ -50,6 +50,7 @@ let package = Package(
                 "SQLiteSupport", "CurlSupport", "SystemdSupport",
                 nioCore, nioPosix, nioHTTP1, logging, metrics, prometheus, serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: [
                 // Test hooks (Support/TestHooks.swift) exist in debug builds only, which is what

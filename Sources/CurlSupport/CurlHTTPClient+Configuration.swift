@@ -20,9 +20,8 @@ extension CurlHTTPClient {
         /// How much of a response body to keep; the rest is read and dropped.
         public var maxResponseBodyBytes: Int
 
-        /// Creates a configuration. The defaults suit the Millimetric API. Written out (like
-        /// ScrapeRefresher's, which `duplicates` pairs it with): the relay's module calls it, and
-        /// a public struct gets no public memberwise init.
+        /// Creates a configuration. The defaults suit the Millimetric API. Written out: the
+        /// relay's module calls it, and a public struct gets no public memberwise init.
         public init(
             userAgent: String = "millimetric-relay",
             connectTimeout: Duration = .seconds(10),

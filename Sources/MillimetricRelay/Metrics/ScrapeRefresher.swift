@@ -1,6 +1,6 @@
 import FoundationEssentials
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Brings the gauges up to date just before each scrape: the outbox's totals and its cap, the
 /// dead letters held, the upstream state and the process's statistics.
@@ -8,35 +8,19 @@ import Synchronization
 /// Read at scrape time, a gauge is never older than the scrape that shows it, and nothing is
 /// read between scrapes. It runs off the event loops (the dead-letter count is a short SQLite
 /// read); one refresh at a time, so that concurrent scrapes never interleave their writes.
-final class ScrapeRefresher: Sendable {
-    private let metrics: RelayMetrics
-    private let process: ProcessMetrics
-    private let maximumBytes: Int64
-    private let snapshot: @Sendable () -> OutboxWriter.Snapshot
-    private let upstream: @Sendable () -> UpstreamState
-    private let deadLetters: @Sendable () throws -> Int64
-    private let logger: Logger
-    private let running = Mutex(())
-
-    // Written out: a class gets no memberwise init (it is a class for its lock, which one value
-    // shared by every scrape must hold). `duplicates` pairs it with CurlHTTPClient.Configuration's.
-    init(
-        metrics: RelayMetrics, process: ProcessMetrics, maximumBytes: Int64, logger: Logger,
-        snapshot: @escaping @Sendable () -> OutboxWriter.Snapshot,
-        upstream: @escaping @Sendable () -> UpstreamState,
-        deadLetters: @escaping @Sendable () throws -> Int64
-    ) {
-        self.metrics = metrics
-        self.process = process
-        self.maximumBytes = maximumBytes
-        self.snapshot = snapshot
-        self.upstream = upstream
-        self.deadLetters = deadLetters
-        self.logger = logger
-    }
+struct ScrapeRefresher: Sendable {
+    let metrics: RelayMetrics
+    let process: ProcessMetrics
+    let maximumBytes: Int64
+    let logger: Logger
+    let snapshot: @Sendable () -> OutboxWriter.Snapshot
+    let upstream: @Sendable () -> UpstreamState
+    let deadLetters: @Sendable () throws -> Int64
+    /// Held by one refresh at a time; shared by every copy of the refresher.
+    let running = NIOLock()
 
     func refresh() {
-        running.withLock { _ in
+        running.withLock {
             let outbox = snapshot()
             metrics.queueDepth.record(outbox.queuedEvents)
             metrics.outboxBytes.record(outbox.storedBytes)
