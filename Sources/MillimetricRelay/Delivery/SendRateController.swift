@@ -59,48 +59,6 @@ public struct SendRateController: Sendable {
     public var slotJitter = 0.2
     /// Turned off to compare with the plain token bucket (the simulation's control).
     public var adaptive = true
-    /// How the rate grows back after a cut (round 9 of #12 compares them; only
-    /// ``Growth/perAnswer`` ships).
-    public enum Growth: Sendable, Equatable {
-        /// Per backlogged 2xx, ∝ rate^1.25 (the shipped controller).
-        case perAnswer
-        /// A function of the time since the last cut, as TCP CUBIC: `C (t − K)^3 + W_max`.
-        case cubic
-    }
-    public var growth = Growth.perAnswer
-    /// CUBIC's multiplicative cut (``Growth/cubic`` only).
-    public var cubicBeta = 0.7
-    /// CUBIC's scale in requests/s per second cubed: 0.056 makes K = 3 s for W_max = 5 at β = 0.7.
-    public var cubicC = 0.056
-    /// CUBIC's fast convergence: a cut below the last W_max remembers rate · (1 + β) / 2.
-    public var cubicFastConvergence = true
-    /// Whether CUBIC's C adapts to the fleet: divided by 4 at the first cut after a 2xx (a
-    /// new overload episode), doubled (up to ``cubicC``) after ``cubicCleanSuccesses``
-    /// backlogged 2xx in a row. A relay alone keeps C (one streak is one episode); a fleet's
-    /// relays slow their probing until about one episode per 2 × that many answers.
-    public var cubicCAdapts = false
-    public var cubicCleanSuccesses = 20
-    public var cubicCDivisor = 4.0
-    /// Round 6's deep cut with CUBIC: when at least half of the latest 8 answers (4 or more)
-    /// were 429s, W_max becomes the rate times `(1 − share of 429s) · 2` (not under this
-    /// fraction of it) and the answers are forgotten; 1 turns it off.
-    public var cubicDeepestCut = 1.0
-    private var cubicRecentAnswers: [Bool] = []
-    /// The C in use (``cubicC`` unless it adapts).
-    public private(set) var cubicCurrentC: Double?
-    private var cubicCleanCount = 0
-    /// The rate at the latest cut (CUBIC's W_max).
-    public private(set) var cubicWMax: Double = 0
-    /// When the current CUBIC epoch began (the end of the cut's hold-off), moved forward by the
-    /// time the relay was not backlogged (it does not grow while it does not use its rate).
-    private var cubicEpochStart: ContinuousClock.Instant?
-    /// When the latest CUBIC update was made (to freeze growth while not backlogged).
-    private var cubicLastUpdate: ContinuousClock.Instant?
-    /// The latest slot taken and its jitter, to space the next one at the rate grown since.
-    private var lastSlotAt: ContinuousClock.Instant?
-    private var lastSlotJitter = 0.0
-    /// CUBIC's K: the seconds from the epoch's start back to W_max (RFC 9438).
-    private var cubicK = 0.0
     /// In slow start each slot taken multiplies the rate by this.
     public var slowStartGrowth = 1.5
     /// The first 429 (which ends slow start) multiplies the rate by this.
@@ -164,76 +122,15 @@ public struct SendRateController: Sendable {
     /// How long until a request may go (`.zero` if one may now), without taking the slot.
     public func delayUntilSlot(now: ContinuousClock.Instant) -> Duration {
         var delay = ceiling.delayUntilAvailable(now: now)
-        if growth == .cubic && !isStarting && adaptive {
-            // The hold-off, then one slot after the latest at the rate grown since.
-            if let nextSlot, nextSlot > now { delay = max(delay, nextSlot - now) }
-            if let slot = cubicSlot(after: now), slot > now { delay = max(delay, slot - now) }
-            return delay
-        }
         if isThrottled, let nextSlot, nextSlot > now { delay = max(delay, nextSlot - now) }
         return delay
     }
 
-    /// The earliest instant from `now` on at which the time since the latest slot covers one
-    /// (jittered) spacing at the rate grown by then: the rate grows while the relay waits, so
-    /// a wait computed at today's rate (32 s at the floor) would outlast the growth.
-    private func cubicSlot(after now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
-        guard let lastSlotAt else { return nil }
-        let spacing = 1 + lastSlotJitter
-        func due(_ instant: ContinuousClock.Instant) -> Bool {
-            let rate = cubicRate(at: instant)
-            return rate >= ceilingRate || (instant - lastSlotAt).timeInterval * rate >= spacing
-        }
-        if due(now) { return now }
-        // The rate never falls as time passes, so the first due instant is found by bisection.
-        var low = now
-        var high = lastSlotAt + .seconds(spacing / cubicRate(at: now))
-        for _ in 0..<40 where high - low > .milliseconds(1) {
-            let middle = low + (high - low) / 2
-            if due(middle) { high = middle } else { low = middle }
-        }
-        return high
-    }
-
-    /// CUBIC's rate at `now`: `C (t − K)^3 + W_max` with `K = ∛((W_max − cut rate) / C)`, t the
-    /// time since the epoch began, within the floor and the ceiling; the stored rate while the
-    /// relay is not backlogged (it does not grow then) or before the first cut.
-    public func cubicRate(at now: ContinuousClock.Instant) -> Double {
-        guard let cubicEpochStart, lastSuccessWasBacklogged else { return rate }
-        let t = max(0, (now - cubicEpochStart).timeInterval)
-        let k = cubicK
-        let grown = (cubicCurrentC ?? cubicC) * (t - k) * (t - k) * (t - k) + cubicWMax
-        return min(ceilingRate, max(floorRate, grown))
-    }
-
-    /// Brings the stored rate to CUBIC's rate at `now`, or moves the epoch forward by the time
-    /// the relay was not backlogged.
-    private mutating func advanceCubic(now: ContinuousClock.Instant) {
-        guard growth == .cubic, adaptive, !isStarting, let epoch = cubicEpochStart else { return }
-        let since = cubicLastUpdate ?? now
-        if now > since {
-            if lastSuccessWasBacklogged {
-                setRate(cubicRate(at: now), now: now)
-            } else if now > epoch {
-                cubicEpochStart = epoch + (now - max(since, epoch))
-            }
-            cubicLastUpdate = now
-        }
-    }
-
     /// Takes the slot if there is one and returns `.zero`; otherwise returns the wait.
     public mutating func takeSlot<R: RandomNumberGenerator>(now: ContinuousClock.Instant, using rng: inout R) -> Duration {
-        advanceCubic(now: now)
         let delay = delayUntilSlot(now: now)
         guard delay == .zero else { return delay }
         _ = ceiling.take(now: now)
-        if growth == .cubic && adaptive && !isStarting {
-            lastSlotAt = now
-            lastSlotJitter = slotJitter > 0 ? Double.random(in: -slotJitter...slotJitter, using: &rng) : 0
-            recentSlots.append(now)
-            if recentSlots.count > usedRateSlots { recentSlots.removeFirst() }
-            return .zero
-        }
         recentSlots.append(now)
         if recentSlots.count > usedRateSlots { recentSlots.removeFirst() }
         if isStarting {
@@ -260,22 +157,6 @@ public struct SendRateController: Sendable {
     /// from the relays that do.
     public mutating func recordSuccess(now: ContinuousClock.Instant, backlogged: Bool = true) {
         guard adaptive else { return }
-        if growth == .cubic && !isStarting {
-            advanceCubic(now: now)
-            lastAnswerWasRateLimited = false
-            lastSuccessWasBacklogged = backlogged
-            cubicRecentAnswers.append(false)
-            if cubicRecentAnswers.count > 8 { cubicRecentAnswers.removeFirst() }
-            if cubicCAdapts && backlogged {
-                cubicCleanCount += 1
-                if cubicCleanCount >= cubicCleanSuccesses {
-                    cubicCleanCount = 0
-                    let c = cubicCurrentC ?? cubicC
-                    if c < cubicC { setCubicC(min(cubicC, 2 * c), now: now) }
-                }
-            }
-            return
-        }
         lastAnswerWasRateLimited = false
         lastSuccessWasBacklogged = backlogged
         if backlogged {
@@ -303,39 +184,11 @@ public struct SendRateController: Sendable {
         guard adaptive else { return }
         let holdOff = max(retryAfter ?? .seconds(1), .seconds(1))
         let overloaded = isStarting || lastAnswerWasRateLimited
-        let newEpisode = isStarting || !lastAnswerWasRateLimited
         lastAnswerWasRateLimited = true
-        if growth == .cubic {
-            cubicCleanCount = 0
-            cubicRecentAnswers.append(true)
-            if cubicRecentAnswers.count > 8 { cubicRecentAnswers.removeFirst() }
-        }
         if let holdOffUntil, now < holdOffUntil { return }
         holdOffUntil = now + holdOff
         lastIncrease = now + holdOff
         lastDecrease = now
-        if growth == .cubic {
-            advanceCubic(now: now)
-            let used = usedRate(now: now)
-            cubicWMax = cubicFastConvergence && !isStarting && used < cubicWMax ? used * (1 + cubicBeta) / 2 : used
-            if cubicDeepestCut < 1 && cubicRecentAnswers.count >= 4 {
-                let refused = Double(cubicRecentAnswers.count { $0 }) / Double(cubicRecentAnswers.count)
-                if refused >= 0.5 {
-                    cubicWMax = min(cubicWMax, used * max(cubicDeepestCut, (1 - refused) * 2))
-                    cubicRecentAnswers.removeAll()
-                }
-            }
-            setRate(min(used, cubicWMax) * cubicBeta, now: now)
-            if cubicCAdapts && newEpisode { cubicCurrentC = (cubicCurrentC ?? cubicC) / cubicCDivisor }
-            cubicK = Self.cubeRoot(max(0, cubicWMax - rate) / (cubicCurrentC ?? cubicC))
-            cubicEpochStart = now + holdOff
-            cubicLastUpdate = now + holdOff
-            isStarting = false
-            // As below: the next request waits out the hold-off only, then slots at the new rate.
-            nextSlot = now + holdOff
-            lastSlotAt = nil
-            return
-        }
         let cut = usedRate(now: now) * (isStarting ? slowStartExitFactor : decreaseFactor)
         setRate(overloaded ? min(cut, acceptedRateCap(now: now)) : cut, now: now)
         isStarting = false
@@ -367,24 +220,5 @@ public struct SendRateController: Sendable {
         rate = min(ceilingRate, max(floorRate, newRate))
         if isThrottled && !wasThrottled && nextSlot == nil { nextSlot = now }
         if !isThrottled { nextSlot = nil }
-    }
-
-    /// A new C from `now` on: the epoch restarts at the current rate on the curve of the new C
-    /// (W_max unchanged), so the rate does not jump.
-    private mutating func setCubicC(_ c: Double, now: ContinuousClock.Instant) {
-        cubicCurrentC = c
-        guard let epoch = cubicEpochStart, now > epoch else { return }
-        let gap = cubicWMax - rate
-        cubicK = gap >= 0 ? Self.cubeRoot(gap / c) : -Self.cubeRoot(-gap / c)
-        cubicEpochStart = now
-        cubicLastUpdate = now
-    }
-
-    /// ∛x for x ≥ 0 by Newton's method (the product imports no C maths library).
-    static func cubeRoot(_ x: Double) -> Double {
-        guard x > 0 else { return 0 }
-        var y = max(1, x)
-        for _ in 0..<60 { y = (2 * y + x / (y * y)) / 3 }
-        return y
     }
 }
