@@ -42,10 +42,21 @@ struct GroupCommit {
         }
         var outcomes: [OutboxWriter.Outcome] = []
         outcomes.reserveCapacity(events.count)
+        // Backfill rows numbered and answered but not inserted yet: a run of consecutive
+        // events, stored with multi-row inserts (OutboxStore.insertBackfill) before anything
+        // else touches the table (a forget's purge must see them) and at the end.
+        var run = 0..<0
+        var runFirstSeq: Int64 = 0
+        func insertRun() throws(SQLiteError) {
+            guard !run.isEmpty else { return }
+            try store.insertBackfill(events, rows: run, firstSeq: runFirstSeq, receivedAt: receivedAt)
+            run = 0..<0
+        }
         // By index: each event is borrowed from the array, not copied.
         for index in events.indices {
             var purgedRows: Int?
             if events[index].kind == .forget, let userID = events[index].userID {
+                try insertRun()
                 // A forget is never refused for space: it frees space, and erasure must not wait.
                 let result = try store.purge(userID: userID)
                 storedBytes -= result.bytes
@@ -54,6 +65,7 @@ struct GroupCommit {
                 purged = purged || result.queued + result.deadLetters > 0
                 forgets.append((events[index].eventID, result.queued, result.deadLetters))
             } else if storedBytes + Int64(events[index].body.count) > maximumBytes {
+                try insertRun()
                 refusedForCap = true
                 outcomes.append(.rejected(IngestRejection(code: .outboxFull, message: "the outbox holds \(storedBytes) bytes of events and its cap (max_outbox_bytes) is \(maximumBytes); nothing was stored, send again once delivery catches up")))
                 continue
@@ -61,8 +73,15 @@ struct GroupCommit {
             let seq: Int64
             if lane == .backfill && events[index].kind != .forget {
                 backfillSeq += 1
-                seq = try store.insert(events[index], receivedAt: receivedAt, backfillSeq: backfillSeq)
+                seq = backfillSeq
+                if run.isEmpty {
+                    run = index..<(index + 1)
+                    runFirstSeq = seq
+                } else {
+                    run = run.lowerBound..<(index + 1)
+                }
             } else {
+                try insertRun()
                 seq = try store.insert(events[index], receivedAt: receivedAt)
                 lastSeq = seq
             }
@@ -71,6 +90,7 @@ struct GroupCommit {
             queuedEvents += 1
             outcomes.append(.stored(seq: seq, purged: purgedRows))
         }
+        try insertRun()
         ingestOutcomes.append(outcomes)
     }
 

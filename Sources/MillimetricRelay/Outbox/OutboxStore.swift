@@ -13,6 +13,13 @@ final class OutboxStore {
     private let insertEvent: SQLiteStatement
     /// The same insert with an explicit `seq`: backfill rows are numbered by the writer.
     private let insertBackfillEvent: SQLiteStatement
+    /// Multi-row backfill inserts by row count, prepared on first use
+    /// (``insertBackfill(_:rows:firstSeq:receivedAt:)``); 1 is ``insertBackfillEvent``.
+    var backfillInsertStatements: [Int: SQLiteStatement] = [:]
+    /// The most rows one backfill insert takes: 64; tests set 1 for the single-row path.
+    var maximumBackfillRowsPerStatement = 64
+    /// Backfill insert statements run since open (tests count them).
+    var backfillStatementsRun = 0
     private let deleteUserRows: SQLiteStatement
     private let countUserDeadLetters: SQLiteStatement
     private let deleteUserDeadLetters: SQLiteStatement
@@ -100,6 +107,7 @@ final class OutboxStore {
             throw .sqlite(SQLiteError(extendedCode: 1, message: "\(error)", operation: "open"))
         }
         self.connection = connection
+        backfillInsertStatements[1] = insertBackfillEvent
     }
 
     /// Totals read at start: what the cap accounting starts from.
