@@ -92,7 +92,7 @@ public final class IngestServer: Service, Sendable {
     /// before a cycle, not per line, so one cycle's bytes may land past it: at 4 reads of up to
     /// 64 KiB that was up to 256 KiB (about 600 validated events) per connection. One read of at
     /// most ``maximumReadBytes`` bounds it at 16 KiB (about 38 lines of the benchmark's): under
-    /// the peer load the peak fell by about 0.9 MB, one pipelining client's ingest within the
+    /// the peer load the peak fell by 0.8 MB (means of 6 alternating runs), ingest within the
     /// noise (issue #11, README "Footprint", round 8).
     static let readsPerCycle = 1
 
