@@ -96,9 +96,10 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     ///
     /// Backpressure still holds, with a bound 4 x the live one: reads stop at 8,192 lines
     /// awaiting their ack, each held as its validated event (about its line's size, so about
-    /// `max_line_bytes` at most), plus at most one read past the cap (4 messages of at most
-    /// 256 KiB): about 8,192 x `max_line_bytes` + 1 MiB per backfill connection, 513 MiB at the
-    /// default 64 KiB (live: 2,048 x 64 KiB + 1 MiB = 129 MiB), 2 GiB at the 255 KiB maximum;
+    /// `max_line_bytes` at most), plus at most one read past the cap (16 KiB,
+    /// ``IngestServer/maximumReadBytes``): about 8,192 x `max_line_bytes` per backfill
+    /// connection, 512 MiB at the default 64 KiB (live connections together: about 1,024 x
+    /// 64 KiB = 64 MiB, ``IngestServer/Configuration/maximumUnackedLines``), 2 GiB at the 255 KiB maximum;
     /// about 3.6 MB for the benchmark's lines (≈ 440 bytes with their ids). Only a hello as the
     /// first line raises it, and a larger configured cap is kept.
     static let backfillMaximumUnackedLines = OutboxWriter.maximumRowsPerCommit

@@ -35,8 +35,9 @@ public final class IngestServer: Service, Sendable {
         /// rate. Shared, one client alone reads as far ahead as the whole budget (1.3 x its
         /// ingest at 384), and four together hold at most 1,024 plus a read each: their peak
         /// under the peer load is where it was at 384 each. 1,536 with shares of 384 held more
-        /// (+0.5 MB at the peak): more lines held on average, and a read past the budget may
-        /// bring up to 256 KiB of lines per connection (issue #11, README "Footprint").
+        /// (+0.5 MB at the peak): more lines held on average, and a read past the budget
+        /// brought up to 256 KiB of lines per connection; since round 8 one read of at most
+        /// 16 KiB (``IngestServer/readsPerCycle``; issue #11, README "Footprint").
         public var maximumUnackedLines: Int = 1_024
         public var forgetPolicy: ForgetPolicy = .default
         public var shutdownTimeout: TimeAmount = .seconds(5)
@@ -87,6 +88,19 @@ public final class IngestServer: Service, Sendable {
     /// The number of open producer connections.
     public var connectionCount: Int { connections.count }
 
+    /// Socket reads per read cycle of a producer connection. The unacked-line budget is checked
+    /// before a cycle, not per line, so one cycle's bytes may land past it: at 4 reads of up to
+    /// 64 KiB that was up to 256 KiB (about 600 validated events) per connection. One read of at
+    /// most ``maximumReadBytes`` bounds it at 16 KiB (about 38 lines of the benchmark's): under
+    /// the peer load the peak fell by 0.8 MB (means of 6 alternating runs), ingest within the
+    /// noise (issue #11, README "Footprint", round 8).
+    static let readsPerCycle = 1
+
+    /// The largest socket read of a producer connection (the read buffer's size). It was 16 KiB
+    /// growing to 64 KiB (64 to 256 before round 5): a buffer also stays allocated while a
+    /// partial line in it waits for its end.
+    static let maximumReadBytes = 16_384
+
     /// Binds the socket (or adopts the inherited one). After this returns, clients can connect.
     public func start() async throws {
         let settings = IngestConnectionHandler.Settings(
@@ -103,13 +117,8 @@ public final class IngestServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
-            .childChannelOption(.maxMessagesPerRead, value: 4)
-            // Read buffers of 16 KiB growing to 64 KiB (they were 64 growing to 256): a buffer
-            // stays allocated while a partial line in it waits for its end, so with busy
-            // producers each connection held up to 256 KiB. Under the peer load (4 clients) the
-            // peak fell by 1 MB (25.8 -> 24.8 MB, means of 8 and 5 runs, alternating in the
-            // same minutes), ingest within the noise (issue #11).
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 16_384, maximum: 65_536))
+            .childChannelOption(.maxMessagesPerRead, value: UInt(Self.readsPerCycle))
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: Self.maximumReadBytes, maximum: Self.maximumReadBytes))
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.close() }
                 guard self.connections.admit(channel) else {
