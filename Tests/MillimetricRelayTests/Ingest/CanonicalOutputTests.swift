@@ -10,6 +10,8 @@ import Testing
 @Suite struct CanonicalOutputTests {
     let stamp = Array("2026-11-23T10:00:00.000Z".utf8)
 
+    /// One pinned case. (`duplicates` pairs its fields by shape with ImportSession.Settings:
+    /// two unrelated records of strings.)
     struct Pinned {
         var line: String
         var body: String
