@@ -74,6 +74,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     /// for a backfill connection (``backfillMaximumUnackedLines``).
     private var maximumUnackedLines: Int
     private var sawFirstLine = false
+    /// A backfill hello was read in this read: the larger read shape is set once it is framed.
+    private var needsBackfillReads = false
 
     /// Without a shared `budget`, the connection has one of its own as large as its share: it
     /// stops reading at `maximumUnackedLines`.
@@ -96,8 +98,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     ///
     /// Backpressure still holds, with a bound 4 x the live one: reads stop at 8,192 lines
     /// awaiting their ack, each held as its validated event (about its line's size, so about
-    /// `max_line_bytes` at most), plus at most one read past the cap (16 KiB,
-    /// ``IngestServer/maximumReadBytes``): about 8,192 x `max_line_bytes` per backfill
+    /// `max_line_bytes` at most), plus at most one read cycle past the cap (4 x 64 KiB,
+    /// ``IngestServer/backfillReadsPerCycle``): about 8,192 x `max_line_bytes` per backfill
     /// connection, 512 MiB at the default 64 KiB (live connections together: about 1,024 x
     /// 64 KiB = 64 MiB, ``IngestServer/Configuration/maximumUnackedLines``), 2 GiB at the 255 KiB maximum;
     /// about 3.6 MB for the benchmark's lines (≈ 440 bytes with their ids). Only a hello as the
@@ -126,6 +128,23 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             // A big read is handed over in slices, so the first commit starts while the rest is
             // still being validated: lower ack latency, same number of fsyncs under load.
             if self.current.entries.count >= Self.maximumGroupLines { self.submitCurrentGroup(context: context) }
+        }
+        if needsBackfillReads {
+            needsBackfillReads = false
+            useBackfillReads(context: context)
+        }
+    }
+
+    /// A backfill connection reads in large cycles again (``IngestServer/backfillReadsPerCycle``):
+    /// from the next cycle on, as the current one's reads are already counted.
+    private func useBackfillReads(context: ChannelHandlerContext) {
+        guard let options = context.channel.syncOptions else { return }
+        do {
+            try options.setOption(.maxMessagesPerRead, value: UInt(IngestServer.backfillReadsPerCycle))
+            try options.setOption(.recvAllocator, value: IngestServer.readAllocator(maximum: IngestServer.backfillMaximumReadBytes))
+        } catch {
+            // Still correct, only slower: the connection keeps the live shape.
+            logger.debug("backfill connection keeps the live read shape", metadata: ["error": "\(error)"])
         }
     }
 
@@ -250,7 +269,10 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                 switch line.withUnsafeReadableBytes({ IngestHello.parse($0) }) {
                 case .success(let lane)?:
                     self.lane = lane
-                    if lane == .backfill { maximumUnackedLines = max(maximumUnackedLines, Self.backfillMaximumUnackedLines) }
+                    if lane == .backfill {
+                        maximumUnackedLines = max(maximumUnackedLines, Self.backfillMaximumUnackedLines)
+                        needsBackfillReads = true
+                    }
                     current.entries.append(.hello(lane))
                     return
                 case .failure(let rejection)?:

@@ -88,7 +88,7 @@ public final class IngestServer: Service, Sendable {
     /// The number of open producer connections.
     public var connectionCount: Int { connections.count }
 
-    /// Socket reads per read cycle of a producer connection. The unacked-line budget is checked
+    /// Socket reads per read cycle of a live producer connection. The unacked-line budget is checked
     /// before a cycle, not per line, so one cycle's bytes may land past it: at 4 reads of up to
     /// 64 KiB that was up to 256 KiB (about 600 validated events) per connection. One read of at
     /// most ``maximumReadBytes`` bounds it at 16 KiB (about 38 lines of the benchmark's): under
@@ -100,6 +100,23 @@ public final class IngestServer: Service, Sendable {
     /// growing to 64 KiB (64 to 256 before round 5): a buffer also stays allocated while a
     /// partial line in it waits for its end.
     static let maximumReadBytes = 16_384
+
+    /// Socket reads per read cycle of a backfill connection (after its hello, ``IngestHello``):
+    /// the live shape's one read of 16 KiB cost `import` 0.93x its events/s (relay CPU per
+    /// imported line 7.19 -> 8.34 us, a read cycle and its wake-ups per 38 lines), while the few
+    /// lines past the budget it saves are nothing beside the 8,192 a backfill connection may hold
+    /// anyway (``IngestConnectionHandler/backfillMaximumUnackedLines``). One such connection may
+    /// so bring up to 4 x 64 KiB past its cap, as every connection could before round 8 (issue #16).
+    static let backfillReadsPerCycle = 4
+
+    /// The largest socket read of a backfill connection; the buffer starts at the live
+    /// ``maximumReadBytes`` and grows to this while the reads fill it (issue #16).
+    static let backfillMaximumReadBytes = 65_536
+
+    /// The read buffer's allocator for reads of up to `maximum` bytes.
+    static func readAllocator(maximum: Int) -> AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: maximumReadBytes, maximum: maximum)
+    }
 
     /// Binds the socket (or adopts the inherited one). After this returns, clients can connect.
     public func start() async throws {
@@ -118,7 +135,7 @@ public final class IngestServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
             .childChannelOption(.maxMessagesPerRead, value: UInt(Self.readsPerCycle))
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: Self.maximumReadBytes, maximum: Self.maximumReadBytes))
+            .childChannelOption(.recvAllocator, value: Self.readAllocator(maximum: Self.maximumReadBytes))
             .childChannelInitializer { [weak self] channel in
                 guard let self else { return channel.close() }
                 guard self.connections.admit(channel) else {
