@@ -117,4 +117,16 @@ import Testing
             #expect(UpstreamVerdict.apiErrorCode(in: body) == "invalid_payload", "\(message)")
         }
     }
+
+    /// FuzzUpstreamVerdict (CI, 2026-12-08): an answer with two `error` members. RFC 8259 §4
+    /// leaves duplicate names to each reader; the relay quotes the first (its decoder's
+    /// reading), the fuzzer's reference (`JSONSerialization`) the last, and the fuzzer now
+    /// accepts either. Pinned here so that a change of decoder shows; an unsafe first code is
+    /// still never quoted.
+    @Test func anAnswerWithTwoErrorMembersQuotesTheFirstIfItIsSafe() {
+        let twice = Array(#"{"error":"invalid_api_key","error":"invalikey"}"#.utf8)
+        #expect(UpstreamVerdict.apiErrorCode(in: twice) == "invalid_api_key")
+        let keyFirst = Array(#"{"error":"sk_live_123","error":"invalid_api_key"}"#.utf8)
+        #expect(UpstreamVerdict.apiErrorCode(in: keyFirst) == nil)
+    }
 }

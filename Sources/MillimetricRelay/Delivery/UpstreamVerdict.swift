@@ -136,7 +136,8 @@ public enum UpstreamVerdict: Sendable, Hashable {
     /// whatever a decoder happens to skip (the fuzz campaign's finding of 2026-12-07, #19).
     /// The same holds for a raw control character or a bad escape inside a string (RFC 8259 §7),
     /// which the decoder does not check in the strings it skips either (CI's fuzz run of
-    /// 2026-12-07: a `message` holding raw NUL bytes).
+    /// 2026-12-07: a `message` holding raw NUL bytes). An object with two `error` members
+    /// (RFC 8259 §4 leaves duplicate names to each reader) has the first one's code.
     public static func apiErrorCode(in body: [UInt8]) -> String? {
         guard body.first(where: { !Self.isJSONWhitespace($0) }) == UInt8(ascii: "{"),
             String(validating: body, as: UTF8.self) != nil,
